@@ -1,0 +1,115 @@
+// Package vclock is the status vector of Peerster: for every origin, the
+// lowest message ID not seen yet (NextID). It decides what two nodes should
+// exchange after comparing notes.
+package vclock
+
+import (
+	"sort"
+
+	"github.com/peerster-chat/Peerster/messages"
+)
+
+// Vector maps origins to their NextID. An origin that is absent has NextID 1
+// (nothing seen). Origins are kept sorted so that comparisons and the status
+// packets we send are the same on every run.
+type Vector struct {
+	next    map[string]uint32
+	origins []string
+}
+
+// New returns an empty vector.
+func New() *Vector {
+	return &Vector{next: make(map[string]uint32)}
+}
+
+// FromStatus reads a peer's status. Entries may come in any order (2018 nodes
+// sent Go map order); a repeated origin keeps its highest NextID and NextID 0,
+// which no honest node sends, counts as nothing seen.
+func FromStatus(want []messages.PeerStatus) *Vector {
+	v := &Vector{next: make(map[string]uint32, len(want))}
+	for _, ps := range want {
+		v.Advance(ps.Identifier, ps.NextID)
+	}
+	return v
+}
+
+// Next is the lowest ID of origin not seen yet.
+func (v *Vector) Next(origin string) uint32 {
+	if n, ok := v.next[origin]; ok {
+		return n
+	}
+	return 1
+}
+
+// Has reports whether the message (origin, id) is covered by the vector.
+func (v *Vector) Has(origin string, id uint32) bool {
+	return id != 0 && id < v.Next(origin)
+}
+
+// Advance raises origin's NextID to next; it never lowers it, so stale or
+// reordered statuses cannot make us forget what a peer has.
+func (v *Vector) Advance(origin string, next uint32) {
+	if next <= v.Next(origin) {
+		return
+	}
+	if _, ok := v.next[origin]; !ok {
+		i := sort.SearchStrings(v.origins, origin)
+		v.origins = append(v.origins, "")
+		copy(v.origins[i+1:], v.origins[i:])
+		v.origins[i] = origin
+	}
+	v.next[origin] = next
+}
+
+// Len is the number of origins with at least one message seen.
+func (v *Vector) Len() int { return len(v.origins) }
+
+// Origins returns the known origins in sorted order. The slice must not be
+// modified.
+func (v *Vector) Origins() []string { return v.origins }
+
+// Status is the vector as it goes on the wire, origins sorted.
+func (v *Vector) Status() *messages.StatusPacket {
+	want := make([]messages.PeerStatus, len(v.origins))
+	for i, o := range v.origins {
+		want[i] = messages.PeerStatus{Identifier: o, NextID: v.next[o]}
+	}
+	return &messages.StatusPacket{Want: want}
+}
+
+// Message names one rumor.
+type Message struct {
+	Origin string
+	ID     uint32
+}
+
+// Comparison is what one side of an exchange should do next.
+type Comparison struct {
+	// Send is the first message the peer lacks and we have, if any: the
+	// lowest missing ID of the first origin in sorted order. Sending in ID
+	// order matters because receivers store only without gaps.
+	Send *Message
+	// TheyHaveMore is set when the peer has a message we lack.
+	TheyHaveMore bool
+}
+
+// InSync reports that neither side has anything the other lacks.
+func (c Comparison) InSync() bool { return c.Send == nil && !c.TheyHaveMore }
+
+// Compare compares our vector with a peer's.
+func Compare(mine, theirs *Vector) Comparison {
+	var c Comparison
+	for _, o := range mine.origins {
+		if tn := theirs.Next(o); tn < mine.next[o] {
+			c.Send = &Message{Origin: o, ID: tn}
+			break
+		}
+	}
+	for o, tn := range theirs.next {
+		if tn > mine.Next(o) {
+			c.TheyHaveMore = true
+			break
+		}
+	}
+	return c
+}

@@ -25,14 +25,14 @@ func TestCompare(t *testing.T) {
 	}{
 		{"both empty", vec(), vec(), nil, false},
 		{"equal", vec("A", 3, "B", 2), vec("B", 2, "A", 3), nil, false},
-		{"they lack an origin", vec("A", 2), vec(), &Message{"A", 1}, false},
-		{"they are behind", vec("A", 5), vec("A", 3), &Message{"A", 3}, false},
+		{"they lack an origin", vec("A", 2), vec(), &Message{Origin: "A", ID: 1}, false},
+		{"they are behind", vec("A", 5), vec("A", 3), &Message{Origin: "A", ID: 3}, false},
 		{"we are behind", vec("A", 3), vec("A", 5), nil, true},
 		{"we lack an origin", vec(), vec("Z", 2), nil, true},
-		{"both ways", vec("A", 3, "B", 1), vec("A", 2, "B", 4), &Message{"A", 2}, true},
-		{"first origin in sorted order", vec("C", 2, "A", 2, "B", 2), vec(), &Message{"A", 1}, false},
-		{"skips origins they have", vec("A", 2, "B", 3), vec("A", 2, "B", 2), &Message{"B", 2}, false},
-		{"their NextID 1 is nothing", vec("A", 2), vec("A", 1, "B", 1), &Message{"A", 1}, false},
+		{"both ways", vec("A", 3, "B", 1), vec("A", 2, "B", 4), &Message{Origin: "A", ID: 2}, true},
+		{"first origin in sorted order", vec("C", 2, "A", 2, "B", 2), vec(), &Message{Origin: "A", ID: 1}, false},
+		{"skips origins they have", vec("A", 2, "B", 3), vec("A", 2, "B", 2), &Message{Origin: "B", ID: 2}, false},
+		{"their NextID 1 is nothing", vec("A", 2), vec("A", 1, "B", 1), &Message{Origin: "A", ID: 1}, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -73,7 +73,7 @@ func TestCompareExhaustive(t *testing.T) {
 			wantMore := false
 			for i, o := range origins {
 				if wantSend == nil && th[i] < m[i] {
-					wantSend = &Message{o, th[i]}
+					wantSend = &Message{Origin: o, ID: th[i]}
 				}
 				if th[i] > m[i] {
 					wantMore = true
@@ -87,7 +87,7 @@ func TestCompareExhaustive(t *testing.T) {
 }
 
 func TestFromStatusToleratesHostileEntries(t *testing.T) {
-	v := FromStatus([]messages.PeerStatus{{"B", 2}, {"A", 3}, {"B", 7}, {"B", 4}, {"Z", 0}, {"", 2}})
+	v := FromStatus([]messages.PeerStatus{{Identifier: "B", NextID: 2}, {Identifier: "A", NextID: 3}, {Identifier: "B", NextID: 7}, {Identifier: "B", NextID: 4}, {Identifier: "Z", NextID: 0}, {Identifier: "", NextID: 2}})
 	if v.Next("A") != 3 || v.Next("B") != 7 || v.Next("Z") != 1 {
 		t.Fatalf("got A=%d B=%d Z=%d", v.Next("A"), v.Next("B"), v.Next("Z"))
 	}
@@ -98,7 +98,7 @@ func TestFromStatusToleratesHostileEntries(t *testing.T) {
 
 func TestStatusIsSortedAndSkipsNothingSeen(t *testing.T) {
 	v := vec("C", 2, "A", 4, "B", 1)
-	want := []messages.PeerStatus{{"A", 4}, {"C", 2}}
+	want := []messages.PeerStatus{{Identifier: "A", NextID: 4}, {Identifier: "C", NextID: 2}}
 	if got := v.Status().Want; !reflect.DeepEqual(got, want) {
 		t.Fatalf("status %v, want %v", got, want)
 	}

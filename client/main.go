@@ -1,0 +1,112 @@
+// Command client sends one request to a local gossiper's UIPort.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+
+	"github.com/peerster-chat/Peerster/gossiper/peerster"
+	"github.com/peerster-chat/Peerster/messages"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stderr))
+}
+
+// usageError is a bad invocation: exit status 2 and one line on stderr.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func run(args []string, stderr io.Writer) int {
+	port, m, err := parse(args, stderr)
+	if err != nil {
+		var ue usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintln(stderr, "client:", ue.msg)
+		}
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	b, err := messages.EncodeClient(m)
+	if err != nil {
+		if errors.Is(err, messages.ErrTooLarge) {
+			fmt.Fprintf(stderr, "client: message too large for one datagram (%d bytes at most)\n", messages.MaxDatagram)
+			return 2
+		}
+		fmt.Fprintln(stderr, "client:", err)
+		return 2
+	}
+	conn, err := net.DialUDP("udp4", nil, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
+	if err != nil {
+		fmt.Fprintln(stderr, "client: cannot reach the gossiper:", err)
+		return 1
+	}
+	defer conn.Close()
+	if _, err := conn.Write(b); err != nil {
+		fmt.Fprintln(stderr, "client: send to the gossiper:", err)
+		return 1
+	}
+	return 0
+}
+
+func parse(args []string, stderr io.Writer) (int, *messages.Message, error) {
+	fs := flag.NewFlagSet("client", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	uiPort := fs.String("UIPort", "8080", "UDP port of the gossiper's client interface")
+	msg := fs.String("msg", "", "chat message to send")
+	node := fs.String("node", "", "ip:port of a peer to add to the gossiper")
+	name := fs.String("name", "", "new origin name of the gossiper")
+	if err := fs.Parse(args); err != nil {
+		return 0, nil, err
+	}
+	if fs.NArg() > 0 {
+		return 0, nil, usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	port, err := strconv.ParseUint(*uiPort, 10, 16)
+	if err != nil || port == 0 {
+		return 0, nil, usageError{fmt.Sprintf("bad -UIPort %q: want a port number from 1 to 65535", *uiPort)}
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	actions := 0
+	for _, a := range []string{"msg", "node", "name"} {
+		if set[a] {
+			actions++
+		}
+	}
+	switch {
+	case actions == 0:
+		return 0, nil, usageError{"nothing to do: give one of -msg, -node, -name"}
+	case actions > 1:
+		return 0, nil, usageError{"one action per call: give only one of -msg, -node, -name"}
+	}
+	m := &messages.Message{}
+	switch {
+	case set["msg"]:
+		if *msg == "" {
+			return 0, nil, usageError{"empty message: -msg needs some text"}
+		}
+		m.Text = *msg
+	case set["node"]:
+		ap, err := peerster.ParseAddr(*node)
+		if err != nil {
+			return 0, nil, usageError{"bad -node: " + err.Error()}
+		}
+		s := ap.String()
+		m.Node = &s
+	case set["name"]:
+		if *name == "" {
+			return 0, nil, usageError{"empty name: -name needs a value"}
+		}
+		m.Name = name
+	}
+	return int(port), m, nil
+}

@@ -1,0 +1,158 @@
+// Package gossiper is the daemon: one chat log, one event stream, and the
+// protocols that feed them. Each protocol lives in its own sub-package and is
+// registered from main; this package never imports them.
+package gossiper
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/sirupsen/logrus"
+)
+
+// Protocol is one gossip protocol spoken by the node. Run receives the
+// protocol's own traffic until ctx is cancelled.
+type Protocol interface {
+	Name() string
+	Run(ctx context.Context) error
+}
+
+// Sayer is a protocol that can send what the user types.
+type Sayer interface {
+	Say(text string) error
+}
+
+// PeerAdder is a protocol that can be told about a new peer.
+type PeerAdder interface {
+	AddPeer(addr string) error
+}
+
+// Renamer is a protocol whose messages carry the node's name.
+type Renamer interface {
+	Rename(name string) error
+}
+
+// Host is what a protocol needs from the node: somewhere to print protocol
+// lines, the chat log, and the event stream.
+type Host interface {
+	Print(protocol string, lines ...string)
+	Record(m ChatMessage)
+	Publish(ev Event)
+}
+
+// Node owns the chat log, the event bus and the registered protocols.
+type Node struct {
+	bus       *Bus
+	chat      *ChatLog
+	log       logrus.FieldLogger
+	protocols []Protocol
+}
+
+// NewNode returns a node with no protocols.
+func NewNode(log logrus.FieldLogger) *Node {
+	return &Node{bus: NewBus(), chat: &ChatLog{}, log: log}
+}
+
+// Events is the node's event stream.
+func (n *Node) Events() *Bus { return n.bus }
+
+// Chat is the node's chat log.
+func (n *Node) Chat() *ChatLog { return n.chat }
+
+// Register adds a protocol; call it before Run.
+func (n *Node) Register(p Protocol) { n.protocols = append(n.protocols, p) }
+
+// Print publishes protocol lines for stdout.
+func (n *Node) Print(protocol string, lines ...string) {
+	n.bus.Publish(Event{Kind: EventLines, Protocol: protocol, Lines: lines})
+}
+
+// Record appends m to the chat log and announces it.
+func (n *Node) Record(m ChatMessage) {
+	n.chat.Append(m)
+	n.bus.Publish(Event{Kind: EventMessage, Protocol: m.Protocol, Message: &m})
+}
+
+// Publish announces ev to every subscriber.
+func (n *Node) Publish(ev Event) { n.bus.Publish(ev) }
+
+// Run runs every protocol until ctx is cancelled or one of them fails, then
+// stops the others and closes the event stream so subscribers can finish.
+func (n *Node) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make([]error, len(n.protocols))
+	for i, p := range n.protocols {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := p.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				errs[i] = fmt.Errorf("%s: %w", p.Name(), err)
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	n.bus.Close()
+	return errors.Join(errs...)
+}
+
+// Say sends text to every protocol that can carry chat.
+func (n *Node) Say(text string) error {
+	return n.each(func(p Protocol) (bool, error) {
+		s, ok := p.(Sayer)
+		if !ok {
+			return false, nil
+		}
+		return true, s.Say(text)
+	}, "send a chat message")
+}
+
+// AddPeer tells every protocol that takes peers about addr.
+func (n *Node) AddPeer(addr string) error {
+	return n.each(func(p Protocol) (bool, error) {
+		a, ok := p.(PeerAdder)
+		if !ok {
+			return false, nil
+		}
+		return true, a.AddPeer(addr)
+	}, "add a peer")
+}
+
+// Rename changes the node's name in every protocol that uses it.
+func (n *Node) Rename(name string) error {
+	err := n.each(func(p Protocol) (bool, error) {
+		r, ok := p.(Renamer)
+		if !ok {
+			return false, nil
+		}
+		return true, r.Rename(name)
+	}, "change the name")
+	if err == nil {
+		n.bus.Publish(Event{Kind: EventName, Name: name})
+	}
+	return err
+}
+
+// ErrUnsupported is returned when no registered protocol can do what was
+// asked.
+var ErrUnsupported = errors.New("no protocol supports this")
+
+func (n *Node) each(f func(Protocol) (bool, error), what string) error {
+	var errs []error
+	handled := false
+	for _, p := range n.protocols {
+		ok, err := f(p)
+		handled = handled || ok
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", p.Name(), err))
+		}
+	}
+	if !handled {
+		return fmt.Errorf("%s: %w", what, ErrUnsupported)
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,320 @@
+package peerster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/peerster-chat/Peerster/gossiper"
+	"github.com/peerster-chat/Peerster/messages"
+	"github.com/peerster-chat/Peerster/vclock"
+	"github.com/sirupsen/logrus"
+)
+
+// ProtocolName tags our messages in the chat log and our events.
+const ProtocolName = "peerster"
+
+// Gossiper is one Peerster node. All protocol state is owned by the goroutine
+// running Run: packets, timeouts and user commands reach it as functions on
+// one channel, so no lock is ever held while a datagram is written and many
+// exchanges can be in flight at once.
+type Gossiper struct {
+	cfg  Config
+	tr   Transport
+	host gossiper.Host
+	log  logrus.FieldLogger
+	self netip.AddrPort
+
+	in   chan func()
+	done chan struct{}
+
+	// Owned by the Run goroutine.
+	name      string
+	peers     *peerList
+	store     *store
+	known     map[netip.AddrPort]*vclock.Vector // what each peer has, as far as we know
+	exchanges map[netip.AddrPort]*exchange
+	seq       uint64
+	fresh     freshRumor
+	status    []byte // our encoded status; nil when the store changed
+	pending   []string
+	peersFull bool
+	aeTimer   Timer
+}
+
+// exchange is a rumor sent to a peer whose status we wait for.
+type exchange struct {
+	msg   vclock.Message
+	seq   uint64
+	timer Timer
+}
+
+// freshRumor is the last rumor that was new to us.
+type freshRumor struct {
+	msg vclock.Message
+	at  time.Time
+	set bool
+}
+
+// New returns a gossiper speaking over tr. It does nothing until Run.
+func New(cfg Config, tr Transport, host gossiper.Host) (*Gossiper, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	g := &Gossiper{
+		cfg:       cfg,
+		tr:        tr,
+		host:      host,
+		log:       cfg.Log.WithField("protocol", ProtocolName),
+		self:      tr.LocalAddr(),
+		in:        make(chan func(), 1024),
+		done:      make(chan struct{}),
+		name:      cfg.Name,
+		peers:     newPeerList(),
+		store:     newStore(),
+		known:     make(map[netip.AddrPort]*vclock.Vector),
+		exchanges: make(map[netip.AddrPort]*exchange),
+	}
+	for _, p := range cfg.Peers {
+		g.learnPeer(p)
+	}
+	return g, nil
+}
+
+// Name implements gossiper.Protocol.
+func (g *Gossiper) Name() string { return ProtocolName }
+
+// Addr is the gossip address.
+func (g *Gossiper) Addr() netip.AddrPort { return g.self }
+
+// Run serves the protocol until ctx is cancelled, then closes the transport.
+func (g *Gossiper) Run(ctx context.Context) error {
+	readerDone := make(chan struct{})
+	go func() {
+		defer close(readerDone)
+		g.readLoop()
+	}()
+	if g.cfg.AntiEntropy > 0 && !g.cfg.Simple {
+		g.scheduleAntiEntropy()
+	}
+	g.publishPeers()
+	for {
+		select {
+		case f := <-g.in:
+			f()
+			g.flushLines()
+		case <-ctx.Done():
+			close(g.done)
+			g.tr.Close()
+			<-readerDone
+			if g.aeTimer != nil {
+				g.aeTimer.Stop()
+			}
+			for _, ex := range g.exchanges {
+				ex.timer.Stop()
+			}
+			return nil
+		}
+	}
+}
+
+// post hands f to the Run goroutine; it reports false once the gossiper
+// has stopped.
+func (g *Gossiper) post(f func()) bool {
+	select {
+	case g.in <- f:
+		return true
+	case <-g.done:
+		return false
+	}
+}
+
+// ErrStopped is returned by calls made after the gossiper stopped.
+var ErrStopped = errors.New("peerster: gossiper stopped")
+
+// call runs f on the Run goroutine and waits for its result.
+func (g *Gossiper) call(f func() error) error {
+	res := make(chan error, 1)
+	if !g.post(func() { res <- f() }) {
+		return ErrStopped
+	}
+	select {
+	case err := <-res:
+		return err
+	case <-g.done:
+		return ErrStopped
+	}
+}
+
+// Say implements gossiper.Sayer: a message typed by the user.
+func (g *Gossiper) Say(text string) error {
+	if text == "" {
+		return errors.New("peerster: empty message")
+	}
+	return g.call(func() error { return g.handleClient(text) })
+}
+
+// AddPeer implements gossiper.PeerAdder.
+func (g *Gossiper) AddPeer(addr string) error {
+	ap, err := ParseAddr(addr)
+	if err != nil {
+		return err
+	}
+	if ap == g.self {
+		return fmt.Errorf("peerster: %s is our own address", ap)
+	}
+	return g.call(func() error {
+		if !g.learnPeer(ap) && !g.peers.has(ap) {
+			return fmt.Errorf("peerster: peer list is full (%d)", g.cfg.MaxPeers)
+		}
+		return nil
+	})
+}
+
+// Rename implements gossiper.Renamer. Rumors already sent keep their origin;
+// new ones carry the new name and continue its own ID sequence.
+func (g *Gossiper) Rename(name string) error {
+	if name == "" {
+		return errors.New("peerster: empty name")
+	}
+	return g.call(func() error {
+		g.name = name
+		return nil
+	})
+}
+
+// ParseAddr reads an ip:port with an IPv4 address and a non-zero port.
+func ParseAddr(s string) (netip.AddrPort, error) {
+	ap, err := netip.ParseAddrPort(s)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("bad address %q: want ip:port", s)
+	}
+	if !ap.Addr().Unmap().Is4() || ap.Port() == 0 || ap.Addr().IsUnspecified() {
+		return netip.AddrPort{}, fmt.Errorf("bad address %q: want an IPv4 ip:port with a non-zero port", s)
+	}
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), nil
+}
+
+func (g *Gossiper) readLoop() {
+	buf := make([]byte, 64<<10)
+	drops := dropLog{log: g.log}
+	for {
+		n, from, err := g.tr.ReadFrom(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			select {
+			case <-g.done:
+				return
+			default:
+			}
+			// A transient socket error (ICMP port unreachable echoes, for
+			// one) must not turn into a spinning loop.
+			g.log.WithError(err).Warn("read from gossip socket")
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		if from == g.self {
+			drops.drop(from, errors.New("datagram from our own address"))
+			continue
+		}
+		pkt, err := messages.DecodePacket(buf[:n])
+		if err != nil {
+			drops.drop(from, err)
+			continue
+		}
+		if !g.post(func() { g.handlePacket(from, pkt) }) {
+			return
+		}
+	}
+}
+
+// dropLog logs dropped datagrams without letting a flood of them flood
+// stderr: at most one warning a second, with a count of the rest.
+type dropLog struct {
+	log        logrus.FieldLogger
+	last       time.Time
+	suppressed int
+}
+
+func (d *dropLog) drop(from netip.AddrPort, err error) {
+	now := time.Now()
+	if now.Sub(d.last) < time.Second {
+		d.suppressed++
+		d.log.WithField("peer", from).WithError(err).Debug("dropped datagram")
+		return
+	}
+	d.log.WithField("peer", from).WithField("suppressed", d.suppressed).WithError(err).Warn("dropped datagram")
+	d.last, d.suppressed = now, 0
+}
+
+func (g *Gossiper) handlePacket(from netip.AddrPort, pkt *messages.GossipPacket) {
+	switch {
+	case pkt.Simple != nil:
+		g.handleSimple(from, pkt.Simple)
+	case pkt.Rumor != nil:
+		g.handleRumor(from, pkt.Rumor)
+	case pkt.Status != nil:
+		g.handleStatus(from, pkt.Status)
+	}
+}
+
+func (g *Gossiper) handleClient(text string) error {
+	if g.cfg.Simple {
+		return g.sayBroadcast(text)
+	}
+	return g.sayRumor(text)
+}
+
+// print queues protocol lines; they are published together once the
+// current packet or command has been handled.
+func (g *Gossiper) print(lines ...string) { g.pending = append(g.pending, lines...) }
+
+func (g *Gossiper) flushLines() {
+	if len(g.pending) == 0 {
+		return
+	}
+	g.host.Print(ProtocolName, g.pending...)
+	g.pending = nil
+}
+
+// learnPeer adds addr to the peer list; it reports whether it was new.
+func (g *Gossiper) learnPeer(addr netip.AddrPort) bool {
+	if addr == g.self || !addr.IsValid() || addr.Port() == 0 || g.peers.has(addr) {
+		return false
+	}
+	if g.peers.len() >= g.cfg.MaxPeers {
+		if !g.peersFull {
+			g.log.WithField("peer", addr).WithField("max", g.cfg.MaxPeers).Warn("peer list full; not adding more peers")
+			g.peersFull = true
+		}
+		return false
+	}
+	g.peers.add(addr)
+	g.publishPeers()
+	return true
+}
+
+func (g *Gossiper) publishPeers() {
+	g.host.Publish(gossiper.Event{Kind: gossiper.EventPeers, Protocol: ProtocolName, Peers: g.peers.strings()})
+}
+
+func (g *Gossiper) send(to netip.AddrPort, pkt *messages.GossipPacket) {
+	b, err := messages.EncodePacket(pkt)
+	if err != nil {
+		g.log.WithField("peer", to).WithError(err).Error("not sent")
+		return
+	}
+	g.write(to, b)
+}
+
+func (g *Gossiper) write(to netip.AddrPort, b []byte) {
+	if err := g.tr.WriteTo(b, to); err != nil {
+		g.log.WithField("peer", to).WithError(err).Warn("send failed")
+	}
+}

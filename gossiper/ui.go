@@ -1,0 +1,56 @@
+package gossiper
+
+import (
+	"context"
+	"errors"
+	"net"
+
+	"github.com/peerster-chat/Peerster/messages"
+	"github.com/sirupsen/logrus"
+)
+
+// ServeClients reads client datagrams from conn (the UIPort) and carries out
+// what they ask until ctx is cancelled. A bad datagram is logged and dropped.
+func (n *Node) ServeClients(ctx context.Context, conn net.PacketConn) error {
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	buf := make([]byte, 64<<10)
+	for {
+		size, from, err := conn.ReadFrom(buf)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return err
+			}
+			n.log.WithError(err).Warn("read from client port")
+			continue
+		}
+		log := n.log.WithField("client", from.String())
+		m, err := messages.DecodeClient(buf[:size])
+		if err != nil {
+			log.WithError(err).Warn("dropped client datagram")
+			continue
+		}
+		n.handleClient(m, log)
+	}
+}
+
+func (n *Node) handleClient(m *messages.Message, log logrus.FieldLogger) {
+	if m.Name != nil {
+		if err := n.Rename(*m.Name); err != nil {
+			log.WithError(err).Warn("client rename refused")
+		}
+	}
+	if m.Node != nil {
+		if err := n.AddPeer(*m.Node); err != nil {
+			log.WithError(err).Warn("client peer refused")
+		}
+	}
+	if m.Text != "" {
+		if err := n.Say(m.Text); err != nil {
+			log.WithError(err).Warn("client message refused")
+		}
+	}
+}

@@ -1,0 +1,162 @@
+// Command Peerster is the gossiper daemon: it parses flags and wires the chat
+// node, its protocols and stdout together.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/peerster-chat/Peerster/gossiper"
+	"github.com/peerster-chat/Peerster/gossiper/peerster"
+	"github.com/sirupsen/logrus"
+)
+
+type options struct {
+	uiPort      uint16
+	gossipAddr  netip.AddrPort
+	name        string
+	peers       []netip.AddrPort
+	simple      bool
+	antiEntropy time.Duration
+	logLevel    logrus.Level
+}
+
+// usageError is a bad flag value: exit status 2 and one line on stderr.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	fs := flag.NewFlagSet("gossiper", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	uiPort := fs.String("UIPort", "8080", "UDP port on 127.0.0.1 for the client")
+	gossipAddr := fs.String("gossipAddr", "127.0.0.1:5000", "ip:port of the gossiper")
+	name := fs.String("name", "", "origin name (default: a random uuid)")
+	peers := fs.String("peers", "", "comma separated list of peers of the form ip:port")
+	simple := fs.Bool("simple", false, "run the gossiper in simple broadcast mode")
+	antiEntropy := fs.Int("antiEntropy", 1, "anti-entropy period in seconds; 0 disables it")
+	logLevel := fs.String("logLevel", "info", "stderr log level: debug, info, warn, error")
+	if err := fs.Parse(args); err != nil {
+		return options{}, err
+	}
+	if fs.NArg() > 0 {
+		return options{}, usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	var o options
+	port, err := strconv.ParseUint(*uiPort, 10, 16)
+	if err != nil || port == 0 {
+		return o, usageError{fmt.Sprintf("bad -UIPort %q: want a port number from 1 to 65535", *uiPort)}
+	}
+	o.uiPort = uint16(port)
+	if o.gossipAddr, err = peerster.ParseAddr(*gossipAddr); err != nil {
+		return o, usageError{"bad -gossipAddr: " + err.Error()}
+	}
+	o.name = *name
+	if o.name == "" {
+		o.name = uuid.NewString()
+	}
+	if strings.TrimSpace(*peers) != "" {
+		for _, p := range strings.Split(*peers, ",") {
+			ap, err := peerster.ParseAddr(strings.TrimSpace(p))
+			if err != nil {
+				return o, usageError{"bad -peers: " + err.Error()}
+			}
+			o.peers = append(o.peers, ap)
+		}
+	}
+	o.simple = *simple
+	if *antiEntropy < 0 {
+		return o, usageError{fmt.Sprintf("bad -antiEntropy %d: want seconds >= 0", *antiEntropy)}
+	}
+	o.antiEntropy = time.Duration(*antiEntropy) * time.Second
+	if o.logLevel, err = logrus.ParseLevel(*logLevel); err != nil {
+		return o, usageError{fmt.Sprintf("bad -logLevel %q: want debug, info, warn or error", *logLevel)}
+	}
+	return o, nil
+}
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	opts, err := parseFlags(args, os.Stderr)
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			var ue usageError
+			if errors.As(err, &ue) {
+				fmt.Fprintln(os.Stderr, "gossiper:", ue.msg)
+			}
+			return 2
+		}
+		return 0
+	}
+	log := logrus.New()
+	log.SetOutput(os.Stderr)
+	log.SetLevel(opts.logLevel)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	// The client port first: the course scripts send client messages the
+	// moment the last node is launched.
+	ui, err := net.ListenPacket("udp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(int(opts.uiPort))))
+	if err != nil {
+		log.WithError(err).Error("cannot listen on the client port")
+		return 1
+	}
+	tr, err := peerster.ListenUDP(opts.gossipAddr)
+	if err != nil {
+		ui.Close()
+		log.WithError(err).Error("cannot listen on the gossip address")
+		return 1
+	}
+
+	node := gossiper.NewNode(log)
+	stdout := node.Events().Subscribe(4096, true)
+	printed := make(chan error, 1)
+	go func() { printed <- gossiper.WriteLines(stdout.Events(), os.Stdout) }()
+
+	g, err := peerster.New(peerster.Config{
+		Name:        opts.name,
+		Peers:       opts.peers,
+		Simple:      opts.simple,
+		AntiEntropy: opts.antiEntropy,
+		Log:         log,
+	}, tr, node)
+	if err != nil {
+		log.WithError(err).Error("cannot start the gossiper")
+		return 1
+	}
+	node.Register(g)
+
+	served := make(chan error, 1)
+	go func() { served <- node.ServeClients(ctx, ui) }()
+	log.WithField("name", opts.name).WithField("gossipAddr", tr.LocalAddr()).
+		WithField("UIPort", opts.uiPort).Info("gossiper started")
+
+	status := 0
+	if err := node.Run(ctx); err != nil {
+		log.WithError(err).Error("gossiper failed")
+		status = 1
+	}
+	stop()
+	<-served
+	if err := <-printed; err != nil {
+		log.WithError(err).Error("stdout")
+		status = 1
+	}
+	return status
+}

@@ -1,0 +1,211 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"time"
+)
+
+type scenario struct {
+	Name     string
+	Topo     topology
+	Origin   int
+	Messages int
+	Desc     string
+}
+
+func buildScenarios(which string, seed uint64) ([]scenario, error) {
+	ring := ringTopology(10)
+	graph, err := randomRegular(50, 3, seed)
+	if err != nil {
+		return nil, err
+	}
+	// A separate stream from the graph's, so the origin is the same node for
+	// a seed however many draws the graph needed.
+	origin := rand.New(rand.NewPCG(seed, 1)).IntN(len(graph.Names))
+	all := []scenario{
+		{Name: "ring10", Topo: ring, Origin: 4, Messages: 1,
+			Desc: fmt.Sprintf("10 nodes A..J, each told only its successor (diameter %d two-way); 1 message into E", ring.diameter())},
+		{Name: "graph50", Topo: graph, Origin: origin, Messages: 1,
+			Desc: fmt.Sprintf("50 nodes, random 3-regular, seed %d, diameter %d; 1 message into %s", seed, graph.diameter(), graph.Names[origin])},
+		{Name: "burst100", Topo: graph, Origin: origin, Messages: 100,
+			Desc: fmt.Sprintf("the graph50 graph; 100 messages into %s, clients run back to back", graph.Names[origin])},
+	}
+	if which == "all" {
+		return all, nil
+	}
+	for _, s := range all {
+		if s.Name == which {
+			return []scenario{s}, nil
+		}
+	}
+	return nil, fmt.Errorf("unknown -scenario %q (want ring10, graph50, burst100 or all)", which)
+}
+
+func (s scenario) texts(run int) []string {
+	if s.Messages == 1 {
+		return []string{fmt.Sprintf("%s_%d", s.Name, run)}
+	}
+	out := make([]string, s.Messages)
+	for k := range out {
+		out[k] = fmt.Sprintf("burst_%d_%d", run, k)
+	}
+	return out
+}
+
+type nodeStats struct {
+	Name        string   `json:"name"`
+	IdleCPU     float64  `json:"idle_cpu_pct"`
+	BusyCPU     float64  `json:"busy_cpu_pct"`
+	RSSMB       float64  `json:"rss_mb"`
+	Lines       int      `json:"stdout_lines"`
+	LinesPerSec float64  `json:"stdout_lines_per_sec"`
+	DoneMs      *float64 `json:"done_ms"` // when this node had every message; null if never
+	Missing     int      `json:"missing"`
+}
+
+type runResult struct {
+	Run          int         `json:"run"`
+	Complete     bool        `json:"complete"`
+	TimeMs       *float64    `json:"time_to_all_ms"` // null when incomplete
+	Missing      int         `json:"missing_pairs"`
+	Pairs        int         `json:"pairs"`
+	SendMs       float64     `json:"client_send_ms"`
+	IdleWindowMs float64     `json:"idle_window_ms"`
+	BusyWindowMs float64     `json:"busy_window_ms"`
+	BusyWindow   string      `json:"busy_window"` // until-complete, fixed-1s or until-timeout
+	Nodes        []nodeStats `json:"nodes,omitempty"`
+	Err          string      `json:"error,omitempty"`
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// minBusy stretches the busy CPU window: a fast run is over in a few ms, far
+// below the 10 ms tick the kernel counts CPU in.
+const minBusy = time.Second
+
+// runOnce starts fresh processes, so no run inherits another's state, and
+// stops them on every way out.
+func runOnce(ctx context.Context, cfg config, sc scenario, run int) (res runResult, err error) {
+	res = runResult{Run: run}
+	n := len(sc.Topo.Names)
+	ports, err := pickPorts(cfg.portBase, n)
+	if err != nil {
+		return res, err
+	}
+	dir, err := os.MkdirTemp("", "peerster-harness-")
+	if err != nil {
+		return res, err
+	}
+	defer os.RemoveAll(dir)
+
+	c, err := startCluster(cfg, sc.Topo, ports, dir)
+	defer c.stop()
+	if err != nil {
+		return res, err
+	}
+	if err := c.waitListening(ctx, cfg.startup); err != nil {
+		return res, err
+	}
+	if err := c.sleep(ctx, cfg.settle); err != nil {
+		return res, err
+	}
+
+	idle0, err := c.cpuSnapshot()
+	if err != nil {
+		return res, err
+	}
+	if err := c.sleep(ctx, cfg.idle); err != nil {
+		return res, err
+	}
+	idle1, err := c.cpuSnapshot()
+	if err != nil {
+		return res, err
+	}
+
+	texts := sc.texts(run)
+	originName := sc.Topo.Names[sc.Origin]
+	clientKeys := make([]string, len(texts))
+	rumorKeys := make([]string, len(texts))
+	for k, t := range texts {
+		clientKeys[k] = clientKey(t)
+		rumorKeys[k] = rumorKey(originName, t)
+	}
+	for i, nd := range c.nodes {
+		if i == sc.Origin {
+			nd.out.setWant(clientKeys)
+		} else {
+			nd.out.setWant(rumorKeys)
+		}
+	}
+	res.Pairs = n * len(texts)
+
+	busy0, err := c.cpuSnapshot()
+	if err != nil {
+		return res, err
+	}
+	t0 := time.Now()
+	for _, t := range texts {
+		if err := runClient(ctx, cfg.client, ports.ui[sc.Origin], t); err != nil {
+			return res, err
+		}
+	}
+	res.SendMs = ms(time.Since(t0))
+
+	deadline := t0.Add(cfg.timeout)
+	last, missing, err := c.waitComplete(ctx, deadline)
+	if err != nil {
+		return res, err
+	}
+	busyEnd := time.Now()
+	res.Missing = missing
+	res.Complete = missing == 0
+	switch {
+	case !res.Complete:
+		res.BusyWindow = "until-timeout"
+	case busyEnd.Sub(t0) < minBusy:
+		res.BusyWindow = "fixed-1s"
+		busyEnd = t0.Add(minBusy)
+		if err := c.sleep(ctx, time.Until(busyEnd)); err != nil {
+			return res, err
+		}
+	default:
+		res.BusyWindow = "until-complete"
+	}
+	if res.Complete {
+		v := ms(last.Sub(t0))
+		res.TimeMs = &v
+	}
+	busy1, err := c.cpuSnapshot()
+	if err != nil {
+		return res, err
+	}
+	res.IdleWindowMs = ms(idle1[0].at.Sub(idle0[0].at))
+	res.BusyWindowMs = ms(busy1[0].at.Sub(t0))
+
+	end := time.Now()
+	for i, nd := range c.nodes {
+		rss, err := readRSSMB(nd.cmd.Process.Pid)
+		if err != nil {
+			return res, fmt.Errorf("node %s: %w", nd.name, err)
+		}
+		found, total, l, lines := nd.out.progress()
+		ns := nodeStats{
+			Name:        nd.name,
+			IdleCPU:     cpuPercent(idle0[i], idle1[i], cfg.hz),
+			BusyCPU:     cpuPercent(busy0[i], busy1[i], cfg.hz),
+			RSSMB:       rss,
+			Lines:       lines,
+			LinesPerSec: float64(lines) / end.Sub(nd.started).Seconds(),
+			Missing:     total - found,
+		}
+		if found == total {
+			v := ms(l.Sub(t0))
+			ns.DoneMs = &v
+		}
+		res.Nodes = append(res.Nodes, ns)
+	}
+	return res, nil
+}

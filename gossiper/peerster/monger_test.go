@@ -1,0 +1,253 @@
+package peerster
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+)
+
+const (
+	us    = "127.0.0.1:5000"
+	peerA = "127.0.0.1:5001"
+	peerB = "127.0.0.1:5002"
+)
+
+func TestRumorIsPrintedAckedAndMongeredToAnotherPeer(t *testing.T) {
+	n := NewMemNetwork(1)
+	a, b := newFakePeer(t, n, peerA), newFakePeer(t, n, peerB)
+	g, rec := startGossiper(t, n, us, Config{Name: "G", Peers: []netip.AddrPort{addr(peerB)}, Clock: newFakeClock(), Rand: heads()})
+
+	a.send(g.Addr(), rumor("Z", 1, "probe"))
+	wantStatus(t, a.expect("status"), "Z", 2)
+	got := b.expect("rumor").Rumor
+	if got.Origin != "Z" || got.ID != 1 || got.Text != "probe" {
+		t.Fatalf("mongered %+v", got)
+	}
+	rec.waitLine(t, "RUMOR origin Z from 127.0.0.1:5001 ID 1 contents probe")
+	rec.waitLine(t, "PEERS 127.0.0.1:5002,127.0.0.1:5001")
+	rec.waitLine(t, "MONGERING with 127.0.0.1:5002")
+	if c := rec.Chat(); len(c) != 1 || c[0].Origin != "Z" || c[0].From != peerA {
+		t.Fatalf("chat log %+v", c)
+	}
+}
+
+func TestRumorPastAGapIsNotStored(t *testing.T) {
+	n := NewMemNetwork(1)
+	a := newFakePeer(t, n, peerA)
+	g, rec := startGossiper(t, n, us, Config{Name: "G", Clock: newFakeClock(), Rand: heads()})
+
+	a.send(g.Addr(), rumor("Q", 5, "early"))
+	wantStatus(t, a.expect("status"))
+	rec.waitLine(t, "RUMOR origin Q from 127.0.0.1:5001 ID 5 contents early")
+	a.expectNothing(50 * time.Millisecond)
+	if len(rec.Chat()) != 0 {
+		t.Fatalf("stored a rumor past a gap: %+v", rec.Chat())
+	}
+	// Filling the gap in order stores every one of them.
+	for id := 1; id <= 5; id++ {
+		a.send(g.Addr(), rumor("Q", id, "m"))
+		wantStatus(t, a.expect("status"), "Q", id+1)
+		if id < 5 {
+			// We are A's only peer, so A gets each new rumor mongered back.
+			a.expect("rumor")
+		}
+	}
+}
+
+func TestRumorWithIDZeroIsDropped(t *testing.T) {
+	n := NewMemNetwork(1)
+	a := newFakePeer(t, n, peerA)
+	g, rec := startGossiper(t, n, us, Config{Name: "G", Clock: newFakeClock(), Rand: heads()})
+	a.send(g.Addr(), rumor("Z", 0, "zero"))
+	a.send(g.Addr(), rumor("", 1, "no origin"))
+	a.send(g.Addr(), status())
+	rec.waitLine(t, "IN SYNC WITH 127.0.0.1:5001")
+	a.expectNothing(50 * time.Millisecond)
+	if rec.count("RUMOR") != 0 {
+		t.Fatalf("printed a rumor that was dropped: %q", rec.Lines())
+	}
+}
+
+func TestStatusShowingPeerLacksAMessageSendsItInOrder(t *testing.T) {
+	n := NewMemNetwork(1)
+	a := newFakePeer(t, n, peerA)
+	g, rec := startGossiper(t, n, us, Config{Name: "G", Clock: newFakeClock(), Rand: tails()})
+	if err := g.Say("one"); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Say("two"); err != nil {
+		t.Fatal(err)
+	}
+	rec.waitLine(t, "CLIENT MESSAGE one")
+	rec.waitLine(t, "CLIENT MESSAGE two")
+
+	a.send(g.Addr(), status("G", 1))
+	for {
+		// The first exchange of G's messages is ours to see: G has no peers
+		// until A speaks, so it mongers nothing until now.
+		r := a.expect("rumor").Rumor
+		if r.ID == 1 {
+			break
+		}
+	}
+	a.send(g.Addr(), status("G", 2))
+	if r := a.expect("rumor").Rumor; r.ID != 2 || r.Text != "two" {
+		t.Fatalf("sent %+v after ack of 1, want ID 2", r)
+	}
+	a.send(g.Addr(), status("G", 3))
+	rec.waitLine(t, "IN SYNC WITH 127.0.0.1:5001")
+}
+
+func TestStatusShowingPeerHasMoreAsksWithOurStatus(t *testing.T) {
+	n := NewMemNetwork(1)
+	a := newFakePeer(t, n, peerA)
+	g, rec := startGossiper(t, n, us, Config{Name: "G", Clock: newFakeClock(), Rand: heads()})
+	a.send(g.Addr(), status("X", 3))
+	wantStatus(t, a.expect("status"))
+	rec.waitLine(t, "STATUS from 127.0.0.1:5001 peer X nextID 3")
+	if rec.count("IN SYNC") != 0 {
+		t.Fatal("printed IN SYNC while the peer has more")
+	}
+}
+
+func TestEmptyStatusPrintsTheTrailingSpaceOf2018Nodes(t *testing.T) {
+	n := NewMemNetwork(1)
+	a := newFakePeer(t, n, peerA)
+	g, rec := startGossiper(t, n, us, Config{Name: "G", Clock: newFakeClock(), Rand: tails()})
+	a.send(g.Addr(), status())
+	rec.waitLine(t, "STATUS from 127.0.0.1:5001 ")
+	rec.waitLine(t, "IN SYNC WITH 127.0.0.1:5001")
+}
+
+func TestInSyncAckFlipsCoinTowardsTheOtherPeer(t *testing.T) {
+	n := NewMemNetwork(1)
+	a, b := newFakePeer(t, n, peerA), newFakePeer(t, n, peerB)
+	g, rec := startGossiper(t, n, us, Config{Name: "G", Peers: []netip.AddrPort{addr(peerA), addr(peerB)}, Clock: newFakeClock(), Rand: heads()})
+	if err := g.Say("hi"); err != nil {
+		t.Fatal(err)
+	}
+	// heads() picks the first candidate lacking the rumor: A.
+	a.expect("rumor")
+	a.send(g.Addr(), status("G", 2))
+	rec.waitLine(t, "IN SYNC WITH 127.0.0.1:5001")
+	rec.waitLine(t, "FLIPPED COIN sending rumor to 127.0.0.1:5002")
+	if r := b.expect("rumor").Rumor; r.Origin != "G" || r.ID != 1 {
+		t.Fatalf("flipped %+v", r)
+	}
+}
+
+func TestTailsStopsMongering(t *testing.T) {
+	n := NewMemNetwork(1)
+	a, b := newFakePeer(t, n, peerA), newFakePeer(t, n, peerB)
+	g, rec := startGossiper(t, n, us, Config{Name: "G", Peers: []netip.AddrPort{addr(peerA), addr(peerB)}, Clock: newFakeClock(), Rand: tails()})
+	if err := g.Say("hi"); err != nil {
+		t.Fatal(err)
+	}
+	// tails() picks the last candidate: B.
+	b.expect("rumor")
+	b.send(g.Addr(), status("G", 2))
+	rec.waitLine(t, "IN SYNC WITH 127.0.0.1:5002")
+	a.expectNothing(50 * time.Millisecond)
+	if rec.count("FLIPPED COIN") != 0 {
+		t.Fatal("flipped on tails")
+	}
+}
+
+func TestAckTimeoutFlipsToAnotherPeer(t *testing.T) {
+	n := NewMemNetwork(1)
+	a, b := newFakePeer(t, n, peerA), newFakePeer(t, n, peerB)
+	clock := newFakeClock()
+	g, rec := startGossiper(t, n, us, Config{Name: "G", Peers: []netip.AddrPort{addr(peerA), addr(peerB)}, Clock: clock, Rand: heads()})
+	if err := g.Say("hi"); err != nil {
+		t.Fatal(err)
+	}
+	a.expect("rumor")
+	clock.waitTimers(t, 1)
+	clock.Advance(999 * time.Millisecond)
+	b.expectNothing(50 * time.Millisecond)
+	clock.Advance(time.Millisecond)
+	b.expect("rumor")
+	rec.waitLine(t, "FLIPPED COIN sending rumor to 127.0.0.1:5002")
+}
+
+func TestFreshRumorFlipsOnAnyInSyncStatusUntilItGoesStale(t *testing.T) {
+	n := NewMemNetwork(1)
+	a, b := newFakePeer(t, n, peerA), newFakePeer(t, n, peerB)
+	clock := newFakeClock()
+	g, rec := startGossiper(t, n, us, Config{Name: "G", Peers: []netip.AddrPort{addr(peerA), addr(peerB)}, Clock: clock, Rand: heads()})
+
+	b.send(g.Addr(), rumor("Z", 1, "news"))
+	b.expect("status")
+	a.expect("rumor") // mongered away from B
+	a.send(g.Addr(), status("Z", 2))
+	b.expect("rumor") // the exchange with A ended in sync: heads, on to B
+	b.send(g.Addr(), status("Z", 2))
+	a.expect("rumor")
+	a.send(g.Addr(), status("Z", 2))
+	b.expect("rumor")
+	// B's status is the ack; a further anti-entropy status from A while
+	// the rumor is fresh flips too, though no exchange with A is open.
+	b.send(g.Addr(), status("Z", 2))
+	a.expect("rumor")
+	a.send(g.Addr(), status("Z", 2))
+	b.expect("rumor")
+	b.send(g.Addr(), status("Z", 2))
+	a.expect("rumor")
+	a.send(g.Addr(), status("Z", 2))
+	b.expect("rumor")
+	b.send(g.Addr(), status("Z", 2))
+	a.expect("rumor")
+
+	// Eleven seconds on, an in-sync status flips nothing. (The pending
+	// exchange with A times out on the way and flips once more.)
+	clock.Advance(11 * time.Second)
+	b.expect("rumor")
+	b.send(g.Addr(), status("Z", 2)) // ack of the timeout flip: flips on heads
+	a.expect("rumor")
+	a.send(g.Addr(), status("Z", 2))
+	b.expect("rumor")
+	b.send(g.Addr(), status("Z", 2))
+	a.expect("rumor")
+	a.send(g.Addr(), status("Z", 2))
+	b.expect("rumor")
+	if rec.count("FLIPPED COIN") == 0 {
+		t.Fatal("no flips")
+	}
+}
+
+func TestAntiEntropySendsStatusEveryPeriod(t *testing.T) {
+	n := NewMemNetwork(1)
+	a := newFakePeer(t, n, peerA)
+	clock := newFakeClock()
+	startGossiper(t, n, us, Config{Name: "G", Peers: []netip.AddrPort{addr(peerA)}, AntiEntropy: time.Second, Clock: clock, Rand: heads()})
+	a.expectNothing(20 * time.Millisecond)
+	for i := 0; i < 3; i++ {
+		clock.waitTimers(t, 1)
+		clock.Advance(time.Second)
+		wantStatus(t, a.expect("status"))
+	}
+}
+
+func TestPreferPeersLackingTheRumor(t *testing.T) {
+	n := NewMemNetwork(1)
+	const peerC, peerD = "127.0.0.1:5003", "127.0.0.1:5004"
+	a, b := newFakePeer(t, n, peerA), newFakePeer(t, n, peerB)
+	c, d := newFakePeer(t, n, peerC), newFakePeer(t, n, peerD)
+	peers := []netip.AddrPort{addr(peerA), addr(peerB), addr(peerC), addr(peerD)}
+	g, _ := startGossiper(t, n, us, Config{Name: "G", Peers: peers, Clock: newFakeClock(), Rand: heads()})
+
+	d.send(g.Addr(), rumor("Z", 1, "one"))
+	d.expect("status")
+	a.expect("rumor") // heads() picks the first peer lacking it
+	// A and B say they have Z1 and Z2 already; C says nothing.
+	a.send(g.Addr(), status("Z", 3))
+	a.expect("status")
+	b.send(g.Addr(), status("Z", 3))
+	b.expect("status")
+	// Z2 from D: heads() would pick A, but only C lacks it.
+	d.send(g.Addr(), rumor("Z", 2, "two"))
+	d.expect("status")
+	if r := c.expect("rumor").Rumor; r.ID != 2 {
+		t.Fatalf("mongered %+v to C", r)
+	}
+}

@@ -261,7 +261,15 @@ func (p *fakePeer) expectNothing(d time.Duration) {
 // startGossiper runs a gossiper at a on n until the test ends.
 func startGossiper(t *testing.T, n *MemNetwork, a string, cfg Config) (*Gossiper, *recorder) {
 	t.Helper()
-	tr, err := n.Listen(addr(a))
+	g, rec, stop := runGossiper(t, n, addr(a), cfg)
+	t.Cleanup(stop)
+	return g, rec
+}
+
+// runGossiper runs a gossiper at a on n until stop is called.
+func runGossiper(t testing.TB, n *MemNetwork, a netip.AddrPort, cfg Config) (*Gossiper, *recorder, func()) {
+	t.Helper()
+	tr, err := n.Listen(a)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,11 +286,10 @@ func startGossiper(t *testing.T, n *MemNetwork, a string, cfg Config) (*Gossiper
 			t.Errorf("Run: %v", err)
 		}
 	}()
-	t.Cleanup(func() {
+	return g, rec, func() {
 		cancel()
 		<-done
-	})
-	return g, rec
+	}
 }
 
 func status(pairs ...any) *messages.GossipPacket {

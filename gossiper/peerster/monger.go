@@ -153,9 +153,11 @@ func (g *Gossiper) ackTimedOut(peer netip.AddrPort, seq uint64) {
 	g.flip(ex.msg, peer)
 }
 
-// flip ends an exchange: heads, the rumor goes on to another peer.
+// flip ends an exchange: heads, the rumor goes on to another peer; tails,
+// mongering stops and the peers that may still lack it are probed.
 func (g *Gossiper) flip(msg vclock.Message, last netip.AddrPort) {
 	if g.cfg.Rand.Intn(2) != 0 {
+		g.probeLacking(msg, last)
 		return
 	}
 	to, ok := g.pickPeer(msg, last)
@@ -166,29 +168,52 @@ func (g *Gossiper) flip(msg vclock.Message, last netip.AddrPort) {
 	g.monger(to, msg)
 }
 
+// probeLacking starts anti-entropy now, instead of at the next tick, with
+// every peer that as far as we know lacks msg: our status makes such a peer
+// answer with its own, and the answer shows what to send it. Without this a
+// node whose neighbours all stopped on tails waits up to a full anti-entropy
+// period; with it a rumor reaches a whole graph in a few round trips. Peers
+// that have msg answer nothing, and once their statuses are known they are
+// no longer probed, so a quiet network sends no probes.
+func (g *Gossiper) probeLacking(msg vclock.Message, last netip.AddrPort) {
+	for _, p := range g.peers.addrs {
+		if p != last && !g.knowledge(p).Has(msg.Origin, msg.ID) {
+			g.sendStatus(p)
+		}
+	}
+}
+
 // pickPeer chooses a random peer other than exclude (unless it is the only
-// one), preferring peers that, as far as we know, lack msg. The preference
-// is what makes a rumor reach a whole graph in a few round trips; it never
-// excludes anyone, so the coin and its lines stay as the handout says.
+// one), preferring peers that, as far as we know, lack msg, and among those
+// the ones that can store it at once because they have every earlier ID: a
+// receiver drops a rumor past a gap, so sending it there costs a repair
+// round trip per missing ID. The preference is what makes a rumor, or a
+// burst of them, cross a whole graph in a few round trips; it never excludes
+// anyone, so the coin and its lines stay as the handout says.
 func (g *Gossiper) pickPeer(msg vclock.Message, exclude netip.AddrPort) (netip.AddrPort, bool) {
 	n := g.peers.len()
 	if n == 0 {
 		return netip.AddrPort{}, false
 	}
-	var lacking, any []netip.AddrPort
+	var ready, lacking, any []netip.AddrPort
 	for _, p := range g.peers.addrs {
 		if p == exclude && n > 1 {
 			continue
 		}
 		any = append(any, p)
-		if !g.knowledge(p).Has(msg.Origin, msg.ID) {
+		switch next := g.knowledge(p).Next(msg.Origin); {
+		case next == msg.ID:
+			ready = append(ready, p)
+		case next < msg.ID:
 			lacking = append(lacking, p)
 		}
 	}
-	if len(lacking) > 0 {
-		return lacking[g.cfg.Rand.Intn(len(lacking))], true
+	for _, set := range [][]netip.AddrPort{ready, lacking, any} {
+		if len(set) > 0 {
+			return set[g.cfg.Rand.Intn(len(set))], true
+		}
 	}
-	return any[g.cfg.Rand.Intn(len(any))], true
+	panic("unreachable: any holds at least one peer")
 }
 
 func (g *Gossiper) sendStatus(to netip.AddrPort) {

@@ -136,7 +136,7 @@ func TestInSyncAckFlipsCoinTowardsTheOtherPeer(t *testing.T) {
 	}
 }
 
-func TestTailsStopsMongering(t *testing.T) {
+func TestTailsStopsMongeringAndProbesPeersThatMayLackIt(t *testing.T) {
 	n := NewMemNetwork(1)
 	a, b := newFakePeer(t, n, peerA), newFakePeer(t, n, peerB)
 	g, rec := startGossiper(t, n, us, Config{Name: "G", Peers: []netip.AddrPort{addr(peerA), addr(peerB)}, Clock: newFakeClock(), Rand: tails()})
@@ -147,7 +147,14 @@ func TestTailsStopsMongering(t *testing.T) {
 	b.expect("rumor")
 	b.send(g.Addr(), status("G", 2))
 	rec.waitLine(t, "IN SYNC WITH 127.0.0.1:5002")
+	// No rumor to A on tails, only our status: anti-entropy started early.
+	wantStatus(t, a.expect("status"), "G", 2)
 	a.expectNothing(50 * time.Millisecond)
+	// A's answer shows it lacks the rumor, which then goes to A.
+	a.send(g.Addr(), status())
+	if r := a.expect("rumor").Rumor; r.Origin != "G" || r.ID != 1 {
+		t.Fatalf("sent %+v", r)
+	}
 	if rec.count("FLIPPED COIN") != 0 {
 		t.Fatal("flipped on tails")
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -86,5 +87,15 @@ func TestReadLines(t *testing.T) {
 	want := []string{"CLIENT MESSAGE a", "", "second", "", "last-no-newline"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestClientDatagramIsTheCourseMessageEncoding(t *testing.T) {
+	// The gregunz client's datagram for -msg=hello, captured in 2018.
+	if got := fmt.Sprintf("%x", clientDatagram("hello")); got != "0a0568656c6c6f" {
+		t.Fatalf("encoded %s", got)
+	}
+	if got := clientDatagram(strings.Repeat("x", 200)); got[1] != 0xc8 || got[2] != 0x01 {
+		t.Fatalf("length of 200 not a two-byte varint: %x", got[:3])
 	}
 }

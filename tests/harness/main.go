@@ -33,6 +33,7 @@ type config struct {
 	startup     time.Duration
 	antiEntropy string
 	json        bool
+	send        string
 	hz          float64
 }
 
@@ -51,11 +52,15 @@ func parseFlags(args []string) (config, error) {
 	fs.DurationVar(&cfg.startup, "startup", 10*time.Second, "how long nodes may take to bind their ports")
 	fs.StringVar(&cfg.antiEntropy, "antiEntropy", "", "if set, passed to every gossiper as -antiEntropy=VALUE")
 	fs.BoolVar(&cfg.json, "json", false, "also print machine-readable results")
+	fs.StringVar(&cfg.send, "send", "client", "how messages reach the origin: client (run the client binary per message) or datagram (write the 2018 Message{Text} datagrams to its UIPort from one socket, so a burst is not limited by process start-up)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if cfg.send != "client" && cfg.send != "datagram" {
+		return cfg, fmt.Errorf("-send %q: want client or datagram", cfg.send)
 	}
 	if cfg.runs < 1 {
 		return cfg, errors.New("-runs must be at least 1")

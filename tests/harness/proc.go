@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -530,6 +531,37 @@ func pickPorts(base, n int) (portSet, error) {
 
 // runClient sends one message the way a user would; a client that fails or
 // hangs makes the run fail rather than skewing the figures.
+// sendAll delivers texts to the origin in order, the way -send says.
+func sendAll(ctx context.Context, cfg config, uiPort int, texts []string) error {
+	if cfg.send == "client" {
+		for _, t := range texts {
+			if err := runClient(ctx, cfg.client, uiPort, t); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	conn, err := net.DialUDP("udp4", nil, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: uiPort})
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	for _, t := range texts {
+		if _, err := conn.Write(clientDatagram(t)); err != nil {
+			return fmt.Errorf("datagram to UIPort %d: %w", uiPort, err)
+		}
+	}
+	return nil
+}
+
+// clientDatagram is Message{Text: text} in the course's protobuf encoding
+// (field 1, length-delimited), byte-identical to what 2018 clients sent.
+func clientDatagram(text string) []byte {
+	b := []byte{0x0a}
+	b = binary.AppendUvarint(b, uint64(len(text)))
+	return append(b, text...)
+}
+
 func runClient(ctx context.Context, bin string, uiPort int, text string) error {
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()

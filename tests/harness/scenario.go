@@ -147,10 +147,8 @@ func runOnce(ctx context.Context, cfg config, sc scenario, run int) (res runResu
 		return res, err
 	}
 	t0 := time.Now()
-	for _, t := range texts {
-		if err := runClient(ctx, cfg.client, ports.ui[sc.Origin], t); err != nil {
-			return res, err
-		}
+	if err := sendAll(ctx, cfg, ports.ui[sc.Origin], texts); err != nil {
+		return res, err
 	}
 	res.SendMs = ms(time.Since(t0))
 

@@ -40,7 +40,9 @@ func (e usageError) Error() string { return e.msg }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("gossiper", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	// Errors are reported in one line by the caller; the full usage only
+	// on -h.
+	fs.SetOutput(io.Discard)
 	uiPort := fs.String("UIPort", "8080", "UDP port on 127.0.0.1 for the client")
 	gossipAddr := fs.String("gossipAddr", "127.0.0.1:5000", "ip:port of the gossiper")
 	name := fs.String("name", "", "origin name (default: a random uuid)")
@@ -49,7 +51,12 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	antiEntropy := fs.Int("antiEntropy", 1, "anti-entropy period in seconds; 0 disables it")
 	logLevel := fs.String("logLevel", "info", "stderr log level: debug, info, warn, error")
 	if err := fs.Parse(args); err != nil {
-		return options{}, err
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stderr)
+			fs.Usage()
+			return options{}, err
+		}
+		return options{}, usageError{err.Error()}
 	}
 	if fs.NArg() > 0 {
 		return options{}, usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}

@@ -59,13 +59,20 @@ func run(args []string, stderr io.Writer) int {
 
 func parse(args []string, stderr io.Writer) (int, *messages.Message, error) {
 	fs := flag.NewFlagSet("client", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	// Errors are reported in one line by the caller; the full usage only
+	// on -h.
+	fs.SetOutput(io.Discard)
 	uiPort := fs.String("UIPort", "8080", "UDP port of the gossiper's client interface")
 	msg := fs.String("msg", "", "chat message to send")
 	node := fs.String("node", "", "ip:port of a peer to add to the gossiper")
 	name := fs.String("name", "", "new origin name of the gossiper")
 	if err := fs.Parse(args); err != nil {
-		return 0, nil, err
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stderr)
+			fs.Usage()
+			return 0, nil, err
+		}
+		return 0, nil, usageError{err.Error()}
 	}
 	if fs.NArg() > 0 {
 		return 0, nil, usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}

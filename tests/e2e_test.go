@@ -243,6 +243,8 @@ func TestGossiperBadFlags(t *testing.T) {
 		{"peer without port", []string{gossip, ui, "-peers=1.2.3.4"}},
 		{"one bad peer of two", []string{gossip, ui, "-peers=127.0.0.1:5000,nonsense"}},
 		{"negative antiEntropy", []string{gossip, ui, "-antiEntropy=-1"}},
+		{"unparsable antiEntropy", []string{gossip, ui, "-antiEntropy=abc"}},
+		{"unknown flag", []string{gossip, ui, "-bogus"}},
 	}
 	for _, c := range cases {
 		ctx, cancel := context.WithTimeout(context.Background(), startTimeout)

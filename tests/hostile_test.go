@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -316,10 +315,6 @@ func TestHostileDatagrams(t *testing.T) {
 // text forges protocol lines (the course scripts grep stdout), so stdout
 // would carry lines nobody sent.
 func TestStdoutLineInjection(t *testing.T) {
-	if os.Getenv("PEERSTER_KNOWN_BUGS") != "1" {
-		t.Skip("known daemon bug: rumor and client texts are printed with their line breaks, " +
-			"so a peer can forge stdout lines; set PEERSTER_KNOWN_BUGS=1 to run")
-	}
 	t.Parallel()
 	raw := newRawPeer(t)
 	n := startCluster(t, []nodeSpec{{name: "N", args: []string{"-antiEntropy=0"}}})[0]

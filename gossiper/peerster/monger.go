@@ -63,7 +63,11 @@ func (g *Gossiper) handleStatus(from netip.AddrPort, s *messages.StatusPacket) {
 	cmp := vclock.Compare(g.store.vector, theirs)
 	if ex != nil && cmp.Send != nil && *cmp.Send == ex.msg {
 		// An earlier status crossing the rumor we just sent: keep waiting
-		// for the ack instead of sending the same rumor twice.
+		// for the ack instead of sending the same rumor twice, but still
+		// ask for what the peer has and we lack.
+		if cmp.TheyHaveMore {
+			g.sendStatus(from)
+		}
 		return
 	}
 	if ex != nil {

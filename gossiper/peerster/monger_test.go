@@ -258,3 +258,18 @@ func TestPreferPeersLackingTheRumor(t *testing.T) {
 		t.Fatalf("mongered %+v to C", r)
 	}
 }
+
+func TestCrossingStatusWaitsForTheAckButStillAsksForMore(t *testing.T) {
+	n := NewMemNetwork(1)
+	a := newFakePeer(t, n, peerA)
+	g, _ := startGossiper(t, n, us, Config{Name: "G", Peers: []netip.AddrPort{addr(peerA)}, Clock: newFakeClock(), Rand: tails()})
+	if err := g.Say("hi"); err != nil {
+		t.Fatal(err)
+	}
+	a.expect("rumor")
+	// A's status was sent before our rumor arrived: it lacks G1, which is
+	// on its way, and has X1, which we lack.
+	a.send(g.Addr(), status("X", 2))
+	wantStatus(t, a.expect("status"), "G", 2)
+	a.expectNothing(50 * time.Millisecond)
+}

@@ -5,7 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
+	"math/rand/v2"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -393,64 +394,71 @@ func awaitUntil(t testing.TB, p *rawPeer, timeout time.Duration, match func(data
 	}
 }
 
-// TestRingScripts runs the course-style ring scripts against the binaries
-// under test. They use the fixed ports 5000-5009 and 12345-12354, which
-// could collide with anything else on the machine, so they run only when
-// asked for; CI runs them on their own.
+// TestRingScripts runs the course's topology and checks through our honest
+// test_1_ring.sh and test_2_ring.sh, on free ports instead of the course's
+// fixed ones so that it can run anywhere. The FLIPPED COIN check of test_2
+// depends on coin flips (all 20 of 20 measured runs passed); a run where
+// only that check failed is retried once, and the retry is logged.
 func TestRingScripts(t *testing.T) {
-	if os.Getenv("PEERSTER_RING") != "1" {
-		t.Skip("set PEERSTER_RING=1 to run test_1_ring.sh and test_2_ring.sh (fixed ports 5000-5009, 12345-12354)")
-	}
-	// The scripts expect the binaries where `go build` leaves them.
-	copyFile(t, gossiperBin, filepath.Join(repoRoot, "Peerster"))
-	copyFile(t, clientBin, filepath.Join(repoRoot, "client", "client"))
 	for _, script := range []string{"test_2_ring.sh", "test_1_ring.sh"} {
 		t.Run(script, func(t *testing.T) {
-			path := filepath.Join(repoRoot, script)
-			if _, err := os.Stat(path); err != nil {
-				t.Fatalf("%s: %v", script, err)
+			out, err := runRingScript(t, script)
+			if err != nil && script == "test_2_ring.sh" && onlyFlippedCoinFailed(out) {
+				t.Logf("only the random FLIPPED COIN check failed; retrying once:\n%s", out)
+				out, err = runRingScript(t, script)
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, "bash", path)
-			cmd.Dir = repoRoot
-			cmd.Env = append(os.Environ(), "PEERSTER_NO_BUILD=1")
-			// The script stops its own nodes on SIGTERM; SIGKILL would
-			// leave them running on the fixed ports.
-			cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-			cmd.WaitDelay = 10 * time.Second
-			out, err := cmd.CombinedOutput()
 			if err != nil {
-				t.Errorf("%s: %v\n%s", script, err, out)
-				return
+				t.Fatalf("%s: %v\n%s", script, err, out)
 			}
 			t.Logf("%s passed:\n%s", script, out)
 		})
 	}
 }
 
-func copyFile(t testing.TB, from, to string) {
+func runRingScript(t *testing.T, script string) (string, error) {
+	base := freePortRun(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", filepath.Join(repoRoot, script))
+	cmd.Dir = repoRoot
+	cmd.Env = append(os.Environ(), "PEERSTER_NO_BUILD=1",
+		"PEERSTER_BIN="+gossiperBin, "CLIENT_BIN="+clientBin,
+		fmt.Sprintf("GOSSIP_BASE=%d", base), fmt.Sprintf("UI_BASE=%d", base+ringSize))
+	// The script stops its own nodes on SIGTERM; SIGKILL would leave them
+	// running.
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 10 * time.Second
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+const ringSize = 10
+
+// freePortRun finds 2×ringSize consecutive UDP ports that are free now: the
+// scripts number their ports from a base, as the course's do.
+func freePortRun(t *testing.T) int {
 	t.Helper()
-	in, err := os.Open(from)
-	if err != nil {
-		t.Fatal(err)
+	for try := 0; try < 100; try++ {
+		base := 20000 + rand.IntN(10000)
+		var held []*net.UDPConn
+		for p := base; p < base+2*ringSize; p++ {
+			c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: p})
+			if err != nil {
+				break
+			}
+			held = append(held, c)
+		}
+		for _, c := range held {
+			c.Close()
+		}
+		if len(held) == 2*ringSize {
+			return base
+		}
 	}
-	defer in.Close()
-	// Write beside the target and rename, so that a running copy of the old
-	// binary is not overwritten in place ("text file busy").
-	tmp := to + ".tmp"
-	out, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		t.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, to); err != nil {
-		t.Fatal(err)
-	}
+	t.Fatal("no run of free UDP ports found")
+	return 0
+}
+
+func onlyFlippedCoinFailed(out string) bool {
+	return strings.Contains(out, "1 of ") && strings.Contains(out, "checks failed:\n  flipped coin")
 }

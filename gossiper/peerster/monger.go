@@ -87,9 +87,9 @@ func (g *Gossiper) handleStatus(from netip.AddrPort, s *messages.StatusPacket) {
 		// FLIPPED COIN check requires, and stops once the network is quiet.
 		switch {
 		case ex != nil:
-			g.flip(ex.msg, from)
+			g.flip(ex.msg, from, true)
 		case g.fresh.set && g.cfg.Clock.Now().Sub(g.fresh.at) < g.cfg.FreshFor:
-			g.flip(g.fresh.msg, from)
+			g.flip(g.fresh.msg, from, true)
 		}
 	}
 }
@@ -154,18 +154,20 @@ func (g *Gossiper) ackTimedOut(peer netip.AddrPort, seq uint64) {
 	}
 	delete(g.exchanges, peer)
 	g.log.WithField("peer", peer).WithField("origin", ex.msg.Origin).Debug("no ack in time")
-	g.flip(ex.msg, peer)
+	g.flip(ex.msg, peer, false)
 }
 
 // flip ends an exchange: heads, the rumor goes on to another peer; tails,
 // mongering stops and the peers that may still lack it are probed.
-func (g *Gossiper) flip(msg vclock.Message, last netip.AddrPort) {
+func (g *Gossiper) flip(msg vclock.Message, last netip.AddrPort, lastHasIt bool) {
 	if g.cfg.Rand.Intn(2) != 0 {
 		g.probeLacking(msg, last)
 		return
 	}
 	to, ok := g.pickPeer(msg, last)
-	if !ok {
+	if !ok || (to == last && lastHasIt) {
+		// The only peer is the one whose status just showed it has the
+		// rumor: there is no new peer to continue with.
 		return
 	}
 	g.print(flippedLine(to))

@@ -273,3 +273,31 @@ func TestCrossingStatusWaitsForTheAckButStillAsksForMore(t *testing.T) {
 	wantStatus(t, a.expect("status"), "G", 2)
 	a.expectNothing(50 * time.Millisecond)
 }
+
+func TestNoFlipBackToTheOnlyPeerThatJustShowedItHasTheRumor(t *testing.T) {
+	n := NewMemNetwork(1)
+	a := newFakePeer(t, n, peerA)
+	clock := newFakeClock()
+	g, rec := startGossiper(t, n, us, Config{Name: "G", Peers: []netip.AddrPort{addr(peerA)}, Clock: clock, Rand: heads()})
+	if err := g.Say("hi"); err != nil {
+		t.Fatal(err)
+	}
+	a.expect("rumor")
+	a.send(g.Addr(), status("G", 2))
+	rec.waitLine(t, "IN SYNC WITH 127.0.0.1:5001")
+	a.expectNothing(50 * time.Millisecond)
+	if rec.count("FLIPPED COIN") != 0 {
+		t.Fatalf("flipped back to the only peer: %q", rec.Lines())
+	}
+	// A lost rumor is another matter: on timeout the only peer gets it again.
+	if err := g.Say("again"); err != nil {
+		t.Fatal(err)
+	}
+	a.expect("rumor")
+	clock.waitTimers(t, 1)
+	clock.Advance(time.Second)
+	if r := a.expect("rumor").Rumor; r.ID != 2 {
+		t.Fatalf("resent %+v", r)
+	}
+	rec.waitLine(t, "FLIPPED COIN sending rumor to 127.0.0.1:5001")
+}

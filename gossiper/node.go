@@ -102,35 +102,17 @@ func (n *Node) Run(ctx context.Context) error {
 
 // Say sends text to every protocol that can carry chat.
 func (n *Node) Say(text string) error {
-	return n.each(func(p Protocol) (bool, error) {
-		s, ok := p.(Sayer)
-		if !ok {
-			return false, nil
-		}
-		return true, s.Say(text)
-	}, "send a chat message")
+	return dispatch(n, "send a chat message", func(s Sayer) error { return s.Say(text) })
 }
 
 // AddPeer tells every protocol that takes peers about addr.
 func (n *Node) AddPeer(addr string) error {
-	return n.each(func(p Protocol) (bool, error) {
-		a, ok := p.(PeerAdder)
-		if !ok {
-			return false, nil
-		}
-		return true, a.AddPeer(addr)
-	}, "add a peer")
+	return dispatch(n, "add a peer", func(a PeerAdder) error { return a.AddPeer(addr) })
 }
 
 // Rename changes the node's name in every protocol that uses it.
 func (n *Node) Rename(name string) error {
-	err := n.each(func(p Protocol) (bool, error) {
-		r, ok := p.(Renamer)
-		if !ok {
-			return false, nil
-		}
-		return true, r.Rename(name)
-	}, "change the name")
+	err := dispatch(n, "change the name", func(r Renamer) error { return r.Rename(name) })
 	if err == nil {
 		n.bus.Publish(Event{Kind: EventName, Name: name})
 	}
@@ -141,13 +123,17 @@ func (n *Node) Rename(name string) error {
 // asked.
 var ErrUnsupported = errors.New("no protocol supports this")
 
-func (n *Node) each(f func(Protocol) (bool, error), what string) error {
+// dispatch calls every protocol that implements T; it fails when none does.
+func dispatch[T any](n *Node, what string, call func(T) error) error {
 	var errs []error
 	handled := false
 	for _, p := range n.protocols {
-		ok, err := f(p)
-		handled = handled || ok
-		if err != nil {
+		t, ok := p.(T)
+		if !ok {
+			continue
+		}
+		handled = true
+		if err := call(t); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", p.Name(), err))
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"time"
 
 	"github.com/peerster-chat/Peerster/messages"
 	"github.com/sirupsen/logrus"
@@ -24,7 +25,9 @@ func (n *Node) ServeClients(ctx context.Context, conn net.PacketConn) error {
 			if errors.Is(err, net.ErrClosed) {
 				return err
 			}
+			// A transient socket error must not become a spinning loop.
 			n.log.WithError(err).Warn("read from client port")
+			time.Sleep(10 * time.Millisecond)
 			continue
 		}
 		log := n.log.WithField("client", from.String())

@@ -22,26 +22,6 @@ func New() *Vector {
 	return &Vector{next: make(map[string]uint32)}
 }
 
-// FromStatus reads a peer's status. Entries may come in any order (2018 nodes
-// sent Go map order); a repeated origin keeps its highest NextID and NextID 0,
-// which no honest node sends, counts as nothing seen.
-func FromStatus(want []messages.PeerStatus) *Vector {
-	v := &Vector{next: make(map[string]uint32, len(want))}
-	for _, ps := range want {
-		if ps.NextID > 1 && ps.NextID > v.next[ps.Identifier] {
-			v.next[ps.Identifier] = ps.NextID
-		}
-	}
-	// Sorting once keeps a hostile 10,000-origin status at n log n instead
-	// of the n² of sorted insertion.
-	v.origins = make([]string, 0, len(v.next))
-	for o := range v.next {
-		v.origins = append(v.origins, o)
-	}
-	sort.Strings(v.origins)
-	return v
-}
-
 // Next is the lowest ID of origin not seen yet.
 func (v *Vector) Next(origin string) uint32 {
 	if n, ok := v.next[origin]; ok {
@@ -105,20 +85,33 @@ type Comparison struct {
 // InSync reports that neither side has anything the other lacks.
 func (c Comparison) InSync() bool { return c.Send == nil && !c.TheyHaveMore }
 
-// Compare compares our vector with a peer's.
-func Compare(mine, theirs *Vector) Comparison {
+// Compare compares our vector with a peer's status. It also returns what the
+// status says about the origins we have, which is all the caller needs to
+// remember of it: a hostile status may name 10,000 origins, and neither the
+// comparison nor the memory kept should grow with them. Entries may come in
+// any order (2018 nodes sent Go map order); a repeated origin counts with its
+// highest NextID, and NextID 0, which no honest node sends, as nothing seen.
+func Compare(mine *Vector, want []messages.PeerStatus) (Comparison, *Vector) {
 	var c Comparison
-	for _, o := range mine.origins {
-		if tn := theirs.Next(o); tn < mine.next[o] {
-			c.Send = &Message{Origin: o, ID: tn}
-			break
-		}
-	}
-	for o, tn := range theirs.next {
-		if tn > mine.Next(o) {
+	theirs := New()
+	for _, ps := range want {
+		ours := mine.Next(ps.Identifier)
+		if ps.NextID > ours {
 			c.TheyHaveMore = true
-			break
+		}
+		if ours > 1 && ps.NextID > 1 && ps.NextID > theirs.next[ps.Identifier] {
+			theirs.next[ps.Identifier] = ps.NextID
 		}
 	}
-	return c
+	// Our origins are sorted, so appending in their order keeps theirs
+	// sorted too.
+	for _, o := range mine.origins {
+		if _, ok := theirs.next[o]; ok {
+			theirs.origins = append(theirs.origins, o)
+		}
+		if tn := theirs.Next(o); c.Send == nil && tn < mine.next[o] {
+			c.Send = &Message{Origin: o, ID: tn}
+		}
+	}
+	return c, theirs
 }

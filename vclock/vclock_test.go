@@ -16,27 +16,38 @@ func vec(pairs ...any) *Vector {
 	return v
 }
 
+func status(pairs ...any) []messages.PeerStatus {
+	var want []messages.PeerStatus
+	for i := 0; i < len(pairs); i += 2 {
+		want = append(want, messages.PeerStatus{Identifier: pairs[i].(string), NextID: uint32(pairs[i+1].(int))})
+	}
+	return want
+}
+
 func TestCompare(t *testing.T) {
 	cases := []struct {
 		name         string
-		mine, theirs *Vector
+		mine         *Vector
+		theirs       []messages.PeerStatus
 		send         *Message
 		theyHaveMore bool
 	}{
-		{"both empty", vec(), vec(), nil, false},
-		{"equal", vec("A", 3, "B", 2), vec("B", 2, "A", 3), nil, false},
-		{"they lack an origin", vec("A", 2), vec(), &Message{Origin: "A", ID: 1}, false},
-		{"they are behind", vec("A", 5), vec("A", 3), &Message{Origin: "A", ID: 3}, false},
-		{"we are behind", vec("A", 3), vec("A", 5), nil, true},
-		{"we lack an origin", vec(), vec("Z", 2), nil, true},
-		{"both ways", vec("A", 3, "B", 1), vec("A", 2, "B", 4), &Message{Origin: "A", ID: 2}, true},
-		{"first origin in sorted order", vec("C", 2, "A", 2, "B", 2), vec(), &Message{Origin: "A", ID: 1}, false},
-		{"skips origins they have", vec("A", 2, "B", 3), vec("A", 2, "B", 2), &Message{Origin: "B", ID: 2}, false},
-		{"their NextID 1 is nothing", vec("A", 2), vec("A", 1, "B", 1), &Message{Origin: "A", ID: 1}, false},
+		{"both empty", vec(), status(), nil, false},
+		{"equal", vec("A", 3, "B", 2), status("B", 2, "A", 3), nil, false},
+		{"they lack an origin", vec("A", 2), status(), &Message{Origin: "A", ID: 1}, false},
+		{"they are behind", vec("A", 5), status("A", 3), &Message{Origin: "A", ID: 3}, false},
+		{"we are behind", vec("A", 3), status("A", 5), nil, true},
+		{"we lack an origin", vec(), status("Z", 2), nil, true},
+		{"both ways", vec("A", 3, "B", 1), status("A", 2, "B", 4), &Message{Origin: "A", ID: 2}, true},
+		{"first origin in sorted order", vec("C", 2, "A", 2, "B", 2), status(), &Message{Origin: "A", ID: 1}, false},
+		{"skips origins they have", vec("A", 2, "B", 3), status("A", 2, "B", 2), &Message{Origin: "B", ID: 2}, false},
+		{"their NextID 1 is nothing", vec("A", 2), status("A", 1, "B", 1), &Message{Origin: "A", ID: 1}, false},
+		{"NextID 0 is nothing", vec("A", 2), status("A", 0), &Message{Origin: "A", ID: 1}, false},
+		{"a repeated origin counts with its highest", vec("A", 3), status("A", 2, "A", 3, "A", 1), nil, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got := Compare(c.mine, c.theirs)
+			got, _ := Compare(c.mine, c.theirs)
 			if !reflect.DeepEqual(got.Send, c.send) || got.TheyHaveMore != c.theyHaveMore {
 				t.Fatalf("Compare = {Send:%v TheyHaveMore:%v}, want {%v %v}", got.Send, got.TheyHaveMore, c.send, c.theyHaveMore)
 			}
@@ -48,7 +59,8 @@ func TestCompare(t *testing.T) {
 }
 
 // TestCompareExhaustive checks Compare against its definition for every pair
-// of vectors over three origins with NextID 1..3.
+// of vectors over three origins with NextID 1..3, with the peer's entries in
+// both orders.
 func TestCompareExhaustive(t *testing.T) {
 	origins := []string{"A", "B", "C"}
 	var all [][3]uint32
@@ -59,16 +71,17 @@ func TestCompareExhaustive(t *testing.T) {
 			}
 		}
 	}
-	build := func(n [3]uint32) *Vector {
-		v := New()
-		for i, o := range origins {
-			v.Advance(o, n[i])
-		}
-		return v
-	}
 	for _, m := range all {
+		mine := New()
+		for i, o := range origins {
+			mine.Advance(o, m[i])
+		}
 		for _, th := range all {
-			got := Compare(build(m), build(th))
+			var want []messages.PeerStatus
+			for i, o := range origins {
+				want = append(want, messages.PeerStatus{Identifier: o, NextID: th[i]})
+			}
+			reversed := []messages.PeerStatus{want[2], want[1], want[0]}
 			var wantSend *Message
 			wantMore := false
 			for i, o := range origins {
@@ -79,26 +92,40 @@ func TestCompareExhaustive(t *testing.T) {
 					wantMore = true
 				}
 			}
-			if !reflect.DeepEqual(got.Send, wantSend) || got.TheyHaveMore != wantMore {
-				t.Fatalf("mine %v theirs %v: got %+v, want send %v more %v", m, th, got, wantSend, wantMore)
+			for _, st := range [][]messages.PeerStatus{want, reversed} {
+				got, theirs := Compare(mine, st)
+				if !reflect.DeepEqual(got.Send, wantSend) || got.TheyHaveMore != wantMore {
+					t.Fatalf("mine %v theirs %v: got %+v, want send %v more %v", m, st, got, wantSend, wantMore)
+				}
+				for i, o := range origins {
+					if m[i] > 1 && theirs.Next(o) != th[i] {
+						t.Fatalf("mine %v theirs %v: remembered %s=%d", m, st, o, theirs.Next(o))
+					}
+				}
 			}
 		}
 	}
 }
 
-func TestFromStatusToleratesHostileEntries(t *testing.T) {
-	v := FromStatus([]messages.PeerStatus{{Identifier: "B", NextID: 2}, {Identifier: "A", NextID: 3}, {Identifier: "B", NextID: 7}, {Identifier: "B", NextID: 4}, {Identifier: "Z", NextID: 0}, {Identifier: "", NextID: 2}})
-	if v.Next("A") != 3 || v.Next("B") != 7 || v.Next("Z") != 1 {
-		t.Fatalf("got A=%d B=%d Z=%d", v.Next("A"), v.Next("B"), v.Next("Z"))
+func TestCompareRemembersOnlyOurOrigins(t *testing.T) {
+	mine := vec("A", 2, "C", 4)
+	var want []messages.PeerStatus
+	for i := 0; i < 10000; i++ {
+		want = append(want, messages.PeerStatus{Identifier: fmt.Sprintf("h%05d", i), NextID: 7})
 	}
-	if got := v.Origins(); !reflect.DeepEqual(got, []string{"", "A", "B"}) {
-		t.Fatalf("origins %q", got)
+	want = append(want, messages.PeerStatus{Identifier: "C", NextID: 3}, messages.PeerStatus{Identifier: "A", NextID: 2})
+	c, theirs := Compare(mine, want)
+	if !c.TheyHaveMore || c.Send == nil || *c.Send != (Message{Origin: "C", ID: 3}) {
+		t.Fatalf("comparison %+v", c)
+	}
+	if !reflect.DeepEqual(theirs.Origins(), []string{"A", "C"}) || theirs.Next("C") != 3 {
+		t.Fatalf("remembered %v", theirs.next)
 	}
 }
 
 func TestStatusIsSortedAndSkipsNothingSeen(t *testing.T) {
 	v := vec("C", 2, "A", 4, "B", 1)
-	want := []messages.PeerStatus{{Identifier: "A", NextID: 4}, {Identifier: "C", NextID: 2}}
+	want := status("A", 4, "C", 2)
 	if got := v.Status().Want; !reflect.DeepEqual(got, want) {
 		t.Fatalf("status %v, want %v", got, want)
 	}

@@ -246,7 +246,6 @@ func (d *dropLog) drop(from netip.AddrPort, err error) {
 	now := time.Now()
 	if now.Sub(d.last) < time.Second {
 		d.suppressed++
-		d.log.WithField("peer", from).WithError(err).Debug("dropped datagram")
 		return
 	}
 	d.log.WithField("peer", from).WithField("suppressed", d.suppressed).WithError(err).Warn("dropped datagram")

@@ -56,11 +56,12 @@ func (g *Gossiper) handleRumor(from netip.AddrPort, r *messages.RumorMessage) {
 func (g *Gossiper) handleStatus(from netip.AddrPort, s *messages.StatusPacket) {
 	g.learnPeer(from)
 	g.print(statusLine(from, s), peersLine(g.peers))
-	theirs := vclock.FromStatus(s.Want)
-	g.remember(from, theirs)
+	cmp, theirs := vclock.Compare(g.store.vector, s.Want)
+	if g.peers.has(from) {
+		g.known[from] = theirs
+	}
 
 	ex := g.exchanges[from]
-	cmp := vclock.Compare(g.store.vector, theirs)
 	if ex != nil && cmp.Send != nil && *cmp.Send == ex.msg {
 		// An earlier status crossing the rumor we just sent: keep waiting
 		// for the ack instead of sending the same rumor twice, but still
@@ -92,20 +93,6 @@ func (g *Gossiper) handleStatus(from netip.AddrPort, s *messages.StatusPacket) {
 			g.flip(g.fresh.msg, from, true)
 		}
 	}
-}
-
-// remember keeps what a peer's status says about the origins we have; other
-// origins are of no use when choosing whom to monger with, and keeping them
-// would let a hostile peer grow our memory.
-func (g *Gossiper) remember(peer netip.AddrPort, theirs *vclock.Vector) {
-	if !g.peers.has(peer) {
-		return
-	}
-	v := vclock.New()
-	for _, o := range g.store.vector.Origins() {
-		v.Advance(o, theirs.Next(o))
-	}
-	g.known[peer] = v
 }
 
 // knowledge is what we believe peer has.

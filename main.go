@@ -132,7 +132,7 @@ func run(args []string) int {
 	}
 
 	node := gossiper.NewNode(log)
-	stdout := node.Events().Subscribe(4096, true)
+	stdout := node.Events().Subscribe(256, true)
 	printed := make(chan error, 1)
 	go func() { printed <- gossiper.WriteLines(stdout.Events(), os.Stdout) }()
 

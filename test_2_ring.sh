@@ -18,6 +18,11 @@
 #   PEERSTER_NO_BUILD=1  do not run `go build`; the binaries must exist
 #   PEERSTER_BIN         gossiper binary (default ./Peerster)
 #   CLIENT_BIN           client binary (default ./client/client)
+#   OTHER_BIN            if set, a mixed ring: the odd nodes B, D, F, H, J run
+#                        this gossiper (another implementation) instead of
+#                        PEERSTER_BIN; it is never built
+#   OTHER_CLIENT_BIN     client for messages to those odd nodes when OTHER_BIN
+#                        is set (default CLIENT_BIN)
 #   GOSSIP_BASE          first gossip port (default 5000; uses 10 ports)
 #   UI_BASE              first client UI port (default 12345; uses 10 ports)
 #   WAIT_TIMEOUT         seconds to wait for the nodes to listen (default 10)

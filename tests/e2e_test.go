@@ -421,7 +421,8 @@ func runRingScript(t *testing.T, script string) (string, error) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", filepath.Join(repoRoot, script))
 	cmd.Dir = repoRoot
-	cmd.Env = append(os.Environ(), "PEERSTER_NO_BUILD=1",
+	// OTHER_BIN, when exported for an interop run, must not leak in here.
+	cmd.Env = append(os.Environ(), "PEERSTER_NO_BUILD=1", "OTHER_BIN=", "OTHER_CLIENT_BIN=",
 		"PEERSTER_BIN="+gossiperBin, "CLIENT_BIN="+clientBin,
 		fmt.Sprintf("GOSSIP_BASE=%d", base), fmt.Sprintf("UI_BASE=%d", base+ringSize))
 	// The script stops its own nodes on SIGTERM; SIGKILL would leave them

@@ -71,6 +71,11 @@ esac
 
 if [ -n "${PEERSTER_BIN:-}" ]; then PEERSTER_BIN=$(abspath "$PEERSTER_BIN"); else PEERSTER_BIN=$ROOT/Peerster; fi
 if [ -n "${CLIENT_BIN:-}" ]; then CLIENT_BIN=$(abspath "$CLIENT_BIN"); else CLIENT_BIN=$ROOT/client/client; fi
+# A mixed ring: the nodes with an odd index (B, D, F, H, J) run OTHER_BIN,
+# another implementation, and get their client messages from
+# OTHER_CLIENT_BIN. Both must exist; they are never built.
+if [ -n "${OTHER_BIN:-}" ]; then OTHER_BIN=$(abspath "$OTHER_BIN"); else OTHER_BIN=''; fi
+if [ -n "${OTHER_CLIENT_BIN:-}" ]; then OTHER_CLIENT_BIN=$(abspath "$OTHER_CLIENT_BIN"); else OTHER_CLIENT_BIN=$CLIENT_BIN; fi
 
 # Ring layout: node i listens on GPORT[i] (gossip) and UPORT[i] (client), is
 # told only about its successor NEXT[i], and hears from its predecessor
@@ -99,6 +104,32 @@ else
 	go build -o Peerster . || die "go build in $ROOT failed"
 	(cd client && go build -o client .) || die "go build in $ROOT/client failed"
 fi
+if [ -n "$OTHER_BIN" ]; then
+	if ! [ -f "$OTHER_BIN" ] || ! [ -x "$OTHER_BIN" ]; then
+		die "the other gossiper OTHER_BIN=$OTHER_BIN is missing or not executable"
+	fi
+	if ! [ -f "$OTHER_CLIENT_BIN" ] || ! [ -x "$OTHER_CLIENT_BIN" ]; then
+		die "the other client OTHER_CLIENT_BIN=$OTHER_CLIENT_BIN is missing or not executable"
+	fi
+	echo "mixed ring: nodes B, D, F, H, J run $OTHER_BIN (client $OTHER_CLIENT_BIN)"
+fi
+
+# node_bin I, node_client I: the gossiper node I runs and the client that
+# sends to it (OTHER_BIN and OTHER_CLIENT_BIN for an odd I in a mixed ring).
+node_bin() {
+	if [ -n "$OTHER_BIN" ] && [ $(($1 % 2)) = 1 ]; then
+		printf '%s\n' "$OTHER_BIN"
+	else
+		printf '%s\n' "$PEERSTER_BIN"
+	fi
+}
+node_client() {
+	if [ -n "$OTHER_BIN" ] && [ $(($1 % 2)) = 1 ]; then
+		printf '%s\n' "$OTHER_CLIENT_BIN"
+	else
+		printf '%s\n' "$CLIENT_BIN"
+	fi
+}
 
 # ---------------------------------------------------------------------------
 # Which process owns which UDP port.
@@ -232,7 +263,7 @@ start_nodes() {
 		done
 	done
 	for ((i = 0; i < N; i++)); do
-		"$PEERSTER_BIN" -UIPort="${UPORT[i]}" -gossipAddr="127.0.0.1:${GPORT[i]}" \
+		"$(node_bin "$i")" -UIPort="${UPORT[i]}" -gossipAddr="127.0.0.1:${GPORT[i]}" \
 			-name="${NAMES[i]}" ${flags[@]+"${flags[@]}"} -peers="127.0.0.1:${NEXT[i]}" \
 			>"$OUT_DIR/${NAMES[i]}.out" 2>"$OUT_DIR/${NAMES[i]}.err" &
 		NODE_PIDS[i]=$!
@@ -282,7 +313,7 @@ wait_until_listening() {
 # send_client I TEXT: the client sends TEXT to node I's UI port.
 send_client() {
 	echo "client -> ${NAMES[$1]} (UIPort ${UPORT[$1]}): $2"
-	"$CLIENT_BIN" -UIPort="${UPORT[$1]}" -msg="$2" ||
+	"$(node_client "$1")" -UIPort="${UPORT[$1]}" -msg="$2" ||
 		die "the client failed to send '$2' to UIPort ${UPORT[$1]}"
 }
 

@@ -303,15 +303,6 @@ func (g *Gossiper) publishPeers() {
 	g.host.Publish(gossiper.Event{Kind: gossiper.EventPeers, Protocol: ProtocolName, Peers: g.peers.strings()})
 }
 
-func (g *Gossiper) send(to netip.AddrPort, pkt *messages.GossipPacket) {
-	b, err := messages.EncodePacket(pkt)
-	if err != nil {
-		g.log.WithField("peer", to).WithError(err).Error("not sent")
-		return
-	}
-	g.write(to, b)
-}
-
 func (g *Gossiper) write(to netip.AddrPort, b []byte) {
 	if err := g.tr.WriteTo(b, to); err != nil {
 		g.log.WithField("peer", to).WithError(err).Warn("send failed")

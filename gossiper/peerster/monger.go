@@ -10,23 +10,25 @@ import (
 // sayRumor makes a client message our next rumor and starts mongering it.
 func (g *Gossiper) sayRumor(text string) error {
 	r := &messages.RumorMessage{Origin: g.name, ID: g.store.next(g.name), Text: text}
-	// A rumor that cannot be sent must not be stored: peers would ask for
-	// it for ever.
-	if _, err := messages.EncodePacket(&messages.GossipPacket{Rumor: r}); err != nil {
+	// A rumor that cannot be sent (too large) is refused before it is
+	// printed or stored.
+	if err := g.accept(r, ""); err != nil {
 		return err
 	}
 	g.print(clientLine(text), peersLine(g.peers))
-	g.accept(r, "")
 	g.startMongering(vclock.Message{Origin: r.Origin, ID: r.ID}, netip.AddrPort{})
 	return nil
 }
 
 // accept stores a rumor that is next in its origin's sequence.
-func (g *Gossiper) accept(r *messages.RumorMessage, from string) {
-	g.store.add(r)
+func (g *Gossiper) accept(r *messages.RumorMessage, from string) error {
+	if _, err := g.store.add(r); err != nil {
+		return err
+	}
 	g.status = nil
 	g.fresh = freshRumor{msg: vclock.Message{Origin: r.Origin, ID: r.ID}, at: g.cfg.Clock.Now(), set: true}
 	g.record(r.Origin, r.ID, r.Text, from)
+	return nil
 }
 
 func (g *Gossiper) handleRumor(from netip.AddrPort, r *messages.RumorMessage) {
@@ -38,7 +40,11 @@ func (g *Gossiper) handleRumor(from netip.AddrPort, r *messages.RumorMessage) {
 	g.print(rumorLine(r, from), peersLine(g.peers))
 	isNew := r.ID == g.store.next(r.Origin)
 	if isNew {
-		g.accept(r, from.String())
+		if err := g.accept(r, from.String()); err != nil {
+			// Only a rumor that re-encodes larger than it came can fail.
+			g.log.WithField("peer", from).WithField("origin", r.Origin).WithError(err).Warn("rumor not stored")
+			isNew = false
+		}
 	}
 	if g.store.next(r.Origin) > 1 {
 		g.knowledge(from).Advance(r.Origin, r.ID+1)
@@ -115,12 +121,12 @@ func (g *Gossiper) startMongering(msg vclock.Message, cameFrom netip.AddrPort) {
 
 // monger sends a rumor to a peer and waits AckTimeout for its status.
 func (g *Gossiper) monger(to netip.AddrPort, msg vclock.Message) {
-	r := g.store.get(msg)
-	if r == nil {
+	b := g.store.packet(msg)
+	if b == nil {
 		return
 	}
 	g.print(mongeringLine(to))
-	g.send(to, &messages.GossipPacket{Rumor: r})
+	g.write(to, b)
 	// Assume it arrives: a parallel flip then prefers someone else. The
 	// peer's next status replaces the guess either way.
 	g.knowledge(to).Advance(msg.Origin, msg.ID+1)

@@ -1,33 +1,44 @@
 package peerster
 
 import (
+	"fmt"
+
 	"github.com/peerster-chat/Peerster/messages"
 	"github.com/peerster-chat/Peerster/vclock"
 )
 
 // store keeps every rumor we have, per origin without gaps, and the status
-// vector that summarises it. Rumors are only ever added, never replaced.
+// vector that summarises it. Rumors are kept as the datagrams that carry
+// them, encoded once: a rumor is sent many times (every monger, flip and
+// repair), and encoding by reflection was the largest cost of a burst.
+// Rumors are only ever added, never replaced.
 type store struct {
-	rumors map[string][]*messages.RumorMessage // origin -> rumors, index ID-1
+	rumors map[string][][]byte // origin -> encoded rumor packets, index ID-1
 	vector *vclock.Vector
 }
 
 func newStore() *store {
-	return &store{rumors: make(map[string][]*messages.RumorMessage), vector: vclock.New()}
+	return &store{rumors: make(map[string][][]byte), vector: vclock.New()}
 }
 
-// add stores r if it is the next one of its origin. A rumor past a gap is not
-// stored: anti-entropy will bring the missing ones in order.
-func (s *store) add(r *messages.RumorMessage) bool {
+// add stores r if it is the next one of its origin and reports whether it
+// did. A rumor past a gap is not stored: anti-entropy will bring the missing
+// ones in order.
+func (s *store) add(r *messages.RumorMessage) (bool, error) {
 	if r.ID == 0 || r.ID != s.vector.Next(r.Origin) {
-		return false
+		return false, nil
 	}
-	s.rumors[r.Origin] = append(s.rumors[r.Origin], r)
+	b, err := messages.EncodePacket(&messages.GossipPacket{Rumor: r})
+	if err != nil {
+		return false, fmt.Errorf("store rumor %s/%d: %w", r.Origin, r.ID, err)
+	}
+	s.rumors[r.Origin] = append(s.rumors[r.Origin], b)
 	s.vector.Advance(r.Origin, r.ID+1)
-	return true
+	return true, nil
 }
 
-func (s *store) get(m vclock.Message) *messages.RumorMessage {
+// packet is the datagram of a stored rumor, or nil.
+func (s *store) packet(m vclock.Message) []byte {
 	list := s.rumors[m.Origin]
 	if m.ID == 0 || int(m.ID) > len(list) {
 		return nil

@@ -116,6 +116,9 @@ func run(args []string) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// A reader of stdout that goes away (./Peerster | head) must not kill
+	// the node: the write fails, is reported at exit, and gossip goes on.
+	signal.Ignore(syscall.SIGPIPE)
 
 	// The client port first: the course scripts send client messages the
 	// moment the last node is launched.
@@ -134,7 +137,7 @@ func run(args []string) int {
 	node := gossiper.NewNode(log)
 	stdout := node.Events().Subscribe(256, true)
 	printed := make(chan error, 1)
-	go func() { printed <- gossiper.WriteLines(stdout.Events(), os.Stdout) }()
+	go func() { printed <- gossiper.WriteLines(stdout.Events(), os.Stdout, log) }()
 
 	g, err := peerster.New(peerster.Config{
 		Name:        opts.name,
@@ -162,7 +165,6 @@ func run(args []string) int {
 	stop()
 	<-served
 	if err := <-printed; err != nil {
-		log.WithError(err).Error("stdout")
 		status = 1
 	}
 	return status

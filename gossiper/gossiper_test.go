@@ -19,7 +19,7 @@ func TestWriteLinesWritesEveryLineInOrderAndSkipsOtherEvents(t *testing.T) {
 	sub := bus.Subscribe(1, true)
 	var out bytes.Buffer
 	done := make(chan error)
-	go func() { done <- WriteLines(sub.Events(), &out) }()
+	go func() { done <- WriteLines(sub.Events(), &out, quietLog()) }()
 	bus.Publish(Event{Kind: EventLines, Lines: []string{"STATUS from 127.0.0.1:5001 peer A nextID 2", "PEERS 127.0.0.1:5001"}})
 	bus.Publish(Event{Kind: EventPeers, Peers: []string{"ignored"}})
 	for i := 0; i < 1000; i++ {
@@ -188,5 +188,25 @@ func TestRecordAppendsToTheLogAndAnnounces(t *testing.T) {
 	ev := <-sub.Events()
 	if ev.Kind != EventMessage || ev.Message.Origin != "A" {
 		t.Fatalf("event %+v", ev)
+	}
+}
+
+type brokenWriter struct{}
+
+func (brokenWriter) Write([]byte) (int, error) { return 0, errors.New("broken pipe") }
+
+func TestWriteLinesKeepsDrainingAfterStdoutFails(t *testing.T) {
+	bus := NewBus()
+	sub := bus.Subscribe(1, true)
+	done := make(chan error)
+	go func() { done <- WriteLines(sub.Events(), brokenWriter{}, quietLog()) }()
+	// Far more events than the buffer holds: a writer that stopped reading
+	// would block this publisher for ever.
+	for i := 0; i < 10000; i++ {
+		bus.Publish(Event{Kind: EventLines, Lines: []string{"IN SYNC WITH 127.0.0.1:5001"}})
+	}
+	bus.Close()
+	if err := <-done; err == nil {
+		t.Fatal("no error from a broken stdout")
 	}
 }

@@ -4,16 +4,21 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+
+	"github.com/sirupsen/logrus"
 )
 
 // WriteLines writes the protocol lines of every EventLines event to w until
-// the channel is closed. It is the only writer of stdout, so lines of
+// the channel is closed. After a write error (a reader that went away) it
+// logs once and keeps draining the channel, so that publishers never block on
+// a dead stdout. It is the only writer of stdout, so lines of
 // concurrent exchanges never interleave mid-line; the buffer is flushed
 // whenever no event is waiting, so a reader (the course scripts grep files
 // right after killing the node) sees lines without delay.
-func WriteLines(events <-chan Event, w io.Writer) error {
+func WriteLines(events <-chan Event, w io.Writer, log logrus.FieldLogger) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	var err error
+	logged := false
 	for ev := range events {
 		if ev.Kind != EventLines || err != nil {
 			continue
@@ -25,6 +30,10 @@ func WriteLines(events <-chan Event, w io.Writer) error {
 		}
 		if len(events) == 0 && err == nil {
 			err = bw.Flush()
+		}
+		if err != nil && !logged {
+			log.WithError(err).Error("stdout failed; protocol lines are dropped from now on")
+			logged = true
 		}
 	}
 	if err == nil {

@@ -95,4 +95,4 @@ func flippedLine(to netip.AddrPort) string { return "FLIPPED COIN sending rumor 
 
 func inSyncLine(with netip.AddrPort) string { return "IN SYNC WITH " + with.String() }
 
-func peersLine(p *peerList) string { return "PEERS " + p.String() }
+func peersLine(p *peerList) string { return p.line() }

@@ -35,11 +35,12 @@ func (p *peerList) has(addr netip.AddrPort) bool {
 
 func (p *peerList) len() int { return len(p.addrs) }
 
-// String is the comma separated list PEERS prints, cached because it is
-// printed after every received packet.
-func (p *peerList) String() string {
-	if p.joined == "" && len(p.addrs) > 0 {
+// line is the PEERS line, cached because it is printed after every
+// received packet and changes only when a peer is added.
+func (p *peerList) line() string {
+	if p.joined == "" {
 		var b strings.Builder
+		b.WriteString("PEERS ")
 		for i, a := range p.addrs {
 			if i > 0 {
 				b.WriteByte(',')

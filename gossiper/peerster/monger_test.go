@@ -1,6 +1,7 @@
 package peerster
 
 import (
+	"math/rand"
 	"net/netip"
 	"testing"
 	"time"
@@ -11,6 +12,14 @@ const (
 	peerA = "127.0.0.1:5001"
 	peerB = "127.0.0.1:5002"
 )
+
+// betweenAAndB runs gossiper G with the fake peers A and B as its -peers.
+func betweenAAndB(t *testing.T, clock *fakeClock, coin *rand.Rand) (*Gossiper, *recorder, *fakePeer, *fakePeer) {
+	n := NewMemNetwork(1)
+	a, b := newFakePeer(t, n, peerA), newFakePeer(t, n, peerB)
+	g, rec := startGossiper(t, n, us, Config{Name: "G", Peers: []netip.AddrPort{addr(peerA), addr(peerB)}, Clock: clock, Rand: coin})
+	return g, rec, a, b
+}
 
 func TestRumorIsPrintedAckedAndMongeredToAnotherPeer(t *testing.T) {
 	n := NewMemNetwork(1)
@@ -120,9 +129,7 @@ func TestEmptyStatusPrintsTheTrailingSpaceOf2018Nodes(t *testing.T) {
 }
 
 func TestInSyncAckFlipsCoinTowardsTheOtherPeer(t *testing.T) {
-	n := NewMemNetwork(1)
-	a, b := newFakePeer(t, n, peerA), newFakePeer(t, n, peerB)
-	g, rec := startGossiper(t, n, us, Config{Name: "G", Peers: []netip.AddrPort{addr(peerA), addr(peerB)}, Clock: newFakeClock(), Rand: heads()})
+	g, rec, a, b := betweenAAndB(t, newFakeClock(), heads())
 	if err := g.Say("hi"); err != nil {
 		t.Fatal(err)
 	}
@@ -137,9 +144,7 @@ func TestInSyncAckFlipsCoinTowardsTheOtherPeer(t *testing.T) {
 }
 
 func TestTailsStopsMongeringAndProbesPeersThatMayLackIt(t *testing.T) {
-	n := NewMemNetwork(1)
-	a, b := newFakePeer(t, n, peerA), newFakePeer(t, n, peerB)
-	g, rec := startGossiper(t, n, us, Config{Name: "G", Peers: []netip.AddrPort{addr(peerA), addr(peerB)}, Clock: newFakeClock(), Rand: tails()})
+	g, rec, a, b := betweenAAndB(t, newFakeClock(), tails())
 	if err := g.Say("hi"); err != nil {
 		t.Fatal(err)
 	}
@@ -161,10 +166,8 @@ func TestTailsStopsMongeringAndProbesPeersThatMayLackIt(t *testing.T) {
 }
 
 func TestAckTimeoutFlipsToAnotherPeer(t *testing.T) {
-	n := NewMemNetwork(1)
-	a, b := newFakePeer(t, n, peerA), newFakePeer(t, n, peerB)
 	clock := newFakeClock()
-	g, rec := startGossiper(t, n, us, Config{Name: "G", Peers: []netip.AddrPort{addr(peerA), addr(peerB)}, Clock: clock, Rand: heads()})
+	g, rec, a, b := betweenAAndB(t, clock, heads())
 	if err := g.Say("hi"); err != nil {
 		t.Fatal(err)
 	}
@@ -178,10 +181,8 @@ func TestAckTimeoutFlipsToAnotherPeer(t *testing.T) {
 }
 
 func TestFreshRumorFlipsOnAnyInSyncStatusUntilItGoesStale(t *testing.T) {
-	n := NewMemNetwork(1)
-	a, b := newFakePeer(t, n, peerA), newFakePeer(t, n, peerB)
 	clock := newFakeClock()
-	g, rec := startGossiper(t, n, us, Config{Name: "G", Peers: []netip.AddrPort{addr(peerA), addr(peerB)}, Clock: clock, Rand: heads()})
+	g, rec, a, b := betweenAAndB(t, clock, heads())
 
 	b.send(g.Addr(), rumor("Z", 1, "news"))
 	b.expect("status")

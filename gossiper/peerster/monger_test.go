@@ -3,6 +3,7 @@ package peerster
 import (
 	"math/rand"
 	"net/netip"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -182,44 +183,61 @@ func TestAckTimeoutFlipsToAnotherPeer(t *testing.T) {
 
 func TestFreshRumorFlipsOnAnyInSyncStatusUntilItGoesStale(t *testing.T) {
 	clock := newFakeClock()
-	g, rec, a, b := betweenAAndB(t, clock, heads())
+	coin := &switchCoin{}
+	g, rec, a, b := betweenAAndB(t, clock, rand.New(coin))
 
-	b.send(g.Addr(), rumor("Z", 1, "news"))
-	b.expect("status")
-	a.expect("rumor") // mongered away from B
-	a.send(g.Addr(), status("Z", 2))
-	b.expect("rumor") // the exchange with A ended in sync: heads, on to B
-	b.send(g.Addr(), status("Z", 2))
-	a.expect("rumor")
-	a.send(g.Addr(), status("Z", 2))
-	b.expect("rumor")
-	// B's status is the ack; a further anti-entropy status from A while
-	// the rumor is fresh flips too, though no exchange with A is open.
-	b.send(g.Addr(), status("Z", 2))
-	a.expect("rumor")
-	a.send(g.Addr(), status("Z", 2))
-	b.expect("rumor")
-	b.send(g.Addr(), status("Z", 2))
-	a.expect("rumor")
-	a.send(g.Addr(), status("Z", 2))
-	b.expect("rumor")
-	b.send(g.Addr(), status("Z", 2))
-	a.expect("rumor")
+	a.send(g.Addr(), rumor("Z", 1, "news"))
+	a.expect("status")
+	b.expect("rumor") // mongered away from A
+	coin.set(false)
+	b.send(g.Addr(), status("Z", 2)) // B's ack ends the exchange: tails
+	rec.waitLine(t, "IN SYNC WITH 127.0.0.1:5002")
+	a.expectNothing(50 * time.Millisecond) // A has Z1: no probe either
 
-	// Eleven seconds on, an in-sync status flips nothing. (The pending
-	// exchange with A times out on the way and flips once more.)
+	// An in-sync status from A, with no exchange open with A, while Z1 is
+	// fresh: it counts as the end of an exchange, and heads sends Z1 on.
+	coin.set(true)
+	a.send(g.Addr(), status("Z", 2))
+	rec.waitLine(t, "FLIPPED COIN sending rumor to 127.0.0.1:5002")
+	if r := b.expect("rumor").Rumor; r.Origin != "Z" || r.ID != 1 {
+		t.Fatalf("flipped %+v", r)
+	}
+	coin.set(false)
+	b.send(g.Addr(), status("Z", 2))
+	waitCount(t, rec, "IN SYNC WITH 127.0.0.1:5002", 2)
+
+	// Eleven seconds on, Z1 is stale: the same status flips nothing.
 	clock.Advance(11 * time.Second)
-	b.expect("rumor")
-	b.send(g.Addr(), status("Z", 2)) // ack of the timeout flip: flips on heads
-	a.expect("rumor")
+	coin.set(true)
 	a.send(g.Addr(), status("Z", 2))
-	b.expect("rumor")
-	b.send(g.Addr(), status("Z", 2))
-	a.expect("rumor")
-	a.send(g.Addr(), status("Z", 2))
-	b.expect("rumor")
-	if rec.count("FLIPPED COIN") == 0 {
-		t.Fatal("no flips")
+	waitCount(t, rec, "IN SYNC WITH 127.0.0.1:5001", 2)
+	b.expectNothing(50 * time.Millisecond)
+	if n := rec.count("FLIPPED COIN"); n != 1 {
+		t.Fatalf("%d flips, want the one while Z1 was fresh", n)
+	}
+}
+
+// switchCoin is a random source the test turns: heads (and the first
+// candidate) or tails (and the second).
+type switchCoin struct{ tails atomic.Bool }
+
+func (c *switchCoin) set(heads bool) { c.tails.Store(!heads) }
+func (c *switchCoin) Seed(int64)     {}
+func (c *switchCoin) Int63() int64 {
+	if c.tails.Load() {
+		return 1 << 32 // Int31() == 1
+	}
+	return 0
+}
+
+func waitCount(t *testing.T, rec *recorder, line string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for rec.count(line) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%q printed %d times, want %d", line, rec.count(line), n)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/peerster-chat/Peerster/gossiper"
+
 	"github.com/sirupsen/logrus"
 )
 
@@ -39,7 +41,7 @@ type Config struct {
 	MaxPeers int
 	// Clock and Rand make timing and coin flips reproducible in tests.
 	// Defaults: the real clock, a generator seeded from the time.
-	Clock Clock
+	Clock gossiper.Clock
 	Rand  *rand.Rand
 	// Log receives diagnostics; never stdout. Default: a discarding logger.
 	Log logrus.FieldLogger
@@ -62,7 +64,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.MaxPeers = 1024
 	}
 	if c.Clock == nil {
-		c.Clock = realClock{}
+		c.Clock = gossiper.SystemClock()
 	}
 	if c.Rand == nil {
 		c.Rand = rand.New(rand.NewSource(time.Now().UnixNano()))

@@ -42,14 +42,14 @@ type Gossiper struct {
 	status    []byte // our encoded status; nil when the store changed
 	pending   []string
 	peersFull bool
-	aeTimer   Timer
+	aeTimer   gossiper.Timer
 }
 
 // exchange is a rumor sent to a peer whose status we wait for.
 type exchange struct {
 	msg   vclock.Message
 	seq   uint64
-	timer Timer
+	timer gossiper.Timer
 }
 
 // freshRumor is the last rumor that was new to us.

@@ -19,7 +19,9 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/peerster-chat/Peerster/gossiper"
+	"github.com/peerster-chat/Peerster/gossiper/digits"
 	"github.com/peerster-chat/Peerster/gossiper/peerster"
+	"github.com/peerster-chat/Peerster/messages"
 	"github.com/sirupsen/logrus"
 )
 
@@ -31,6 +33,11 @@ type options struct {
 	simple      bool
 	antiEntropy time.Duration
 	logLevel    logrus.Level
+	// digitAddr is empty when the digit gossip is off.
+	digitAddr    string
+	digitAddrSet bool
+	digit        *uint8
+	console      bool
 }
 
 // usageError is a bad flag value: exit status 2 and one line on stderr.
@@ -50,6 +57,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	simple := fs.Bool("simple", false, "run the gossiper in simple broadcast mode")
 	antiEntropy := fs.Int("antiEntropy", 1, "anti-entropy period in seconds; 0 disables it")
 	logLevel := fs.String("logLevel", "info", "stderr log level: debug, info, warn, error")
+	digitAddr := fs.String("digitAddr", "", "TCP ip:port of the digit gossip, or off (default: the gossip address)")
+	digit := fs.String("digit", "", "initial own digit, 0-9 (default: none until one is set)")
+	console := fs.Bool("console", false, "read commands from stdin: +ip:port, a digit, ?, !, a, or a chat message")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stderr)
@@ -91,6 +101,24 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if o.logLevel, err = logrus.ParseLevel(*logLevel); err != nil {
 		return o, usageError{fmt.Sprintf("bad -logLevel %q: want debug, info, warn or error", *logLevel)}
 	}
+	switch *digitAddr {
+	case "off":
+	case "":
+		o.digitAddr = o.gossipAddr.String()
+	default:
+		if o.digitAddr, err = messages.ParseDigitAddr(*digitAddr); err != nil {
+			return o, usageError{"bad -digitAddr: " + err.Error()}
+		}
+		o.digitAddrSet = true
+	}
+	if *digit != "" {
+		if len(*digit) != 1 || (*digit)[0] < '0' || (*digit)[0] > '9' {
+			return o, usageError{fmt.Sprintf("bad -digit %q: want one digit 0-9", *digit)}
+		}
+		d := (*digit)[0] - '0'
+		o.digit = &d
+	}
+	o.console = *console
 	return o, nil
 }
 
@@ -152,8 +180,35 @@ func run(args []string) int {
 	}
 	node.Register(g)
 
+	if opts.digitAddr != "" {
+		ln, err := net.Listen("tcp4", opts.digitAddr)
+		switch {
+		case err == nil:
+			d, err := digits.New(digits.Config{Self: opts.digitAddr, Digit: opts.digit, Log: log, Report: os.Stderr}, ln, node)
+			if err != nil {
+				log.WithError(err).Error("cannot start the digit gossip")
+				return 1
+			}
+			node.Register(d)
+		case opts.digitAddrSet:
+			log.WithError(err).Error("cannot listen on the digit address")
+			return 1
+		default:
+			log.WithError(err).Error("digit gossip off: cannot listen on its default address")
+		}
+	}
+
 	served := make(chan error, 1)
 	go func() { served <- node.ServeClients(ctx, ui) }()
+	if opts.console {
+		// The prompt goes to stderr, and only for a person at a terminal:
+		// stdout carries protocol lines alone.
+		var prompt io.Writer
+		if st, err := os.Stdin.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			prompt = os.Stderr
+		}
+		go node.RunConsole(ctx, os.Stdin, prompt)
+	}
 	log.WithField("name", opts.name).WithField("gossipAddr", tr.LocalAddr()).
 		WithField("UIPort", opts.uiPort).Info("gossiper started")
 

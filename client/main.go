@@ -66,6 +66,8 @@ func parse(args []string, stderr io.Writer) (int, *messages.Message, error) {
 	msg := fs.String("msg", "", "chat message to send")
 	node := fs.String("node", "", "ip:port of a peer to add to the gossiper")
 	name := fs.String("name", "", "new origin name of the gossiper")
+	digit := fs.String("digit", "", "set the gossiper's own digit, 0-9")
+	pull := fs.String("pull", "", "ip:port of a digit node for the gossiper to pull now")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stderr)
@@ -84,16 +86,16 @@ func parse(args []string, stderr io.Writer) (int, *messages.Message, error) {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	actions := 0
-	for _, a := range []string{"msg", "node", "name"} {
+	for _, a := range []string{"msg", "node", "name", "digit", "pull"} {
 		if set[a] {
 			actions++
 		}
 	}
 	switch {
 	case actions == 0:
-		return 0, nil, usageError{"nothing to do: give one of -msg, -node, -name"}
+		return 0, nil, usageError{"nothing to do: give one of -msg, -node, -name, -digit, -pull"}
 	case actions > 1:
-		return 0, nil, usageError{"one action per call: give only one of -msg, -node, -name"}
+		return 0, nil, usageError{"one action per call: give only one of -msg, -node, -name, -digit, -pull"}
 	}
 	m := &messages.Message{}
 	switch {
@@ -114,6 +116,18 @@ func parse(args []string, stderr io.Writer) (int, *messages.Message, error) {
 			return 0, nil, usageError{"empty name: -name needs a value"}
 		}
 		m.Name = name
+	case set["digit"]:
+		if len(*digit) != 1 || (*digit)[0] < '0' || (*digit)[0] > '9' {
+			return 0, nil, usageError{fmt.Sprintf("bad -digit %q: want one digit 0-9", *digit)}
+		}
+		d := uint32((*digit)[0] - '0')
+		m.Digit = &d
+	case set["pull"]:
+		addr, err := messages.ParseDigitAddr(*pull)
+		if err != nil {
+			return 0, nil, usageError{"bad -pull: " + err.Error()}
+		}
+		m.Pull = &addr
 	}
 	return int(port), m, nil
 }

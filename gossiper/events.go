@@ -3,6 +3,8 @@ package gossiper
 import (
 	"sync"
 	"sync/atomic"
+
+	"github.com/peerster-chat/Peerster/messages"
 )
 
 // EventKind says what an Event carries.
@@ -17,6 +19,8 @@ const (
 	EventPeers
 	// EventName carries the node's new name.
 	EventName
+	// EventDigit carries a digit table entry that changed.
+	EventDigit
 )
 
 // Event is one thing that happened on the node. Subscribers (stdout, the
@@ -28,6 +32,7 @@ type Event struct {
 	Message  *ChatMessage
 	Peers    []string
 	Name     string
+	Digit    *messages.DigitEntry
 }
 
 // Bus fans events out to subscribers. A lossless subscriber (stdout) slows

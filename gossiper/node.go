@@ -34,6 +34,14 @@ type Renamer interface {
 	Rename(name string) error
 }
 
+// Commander is a protocol with console commands of its own (the digit
+// gossip's "+ip:port", "7", "?", "!", "a").
+type Commander interface {
+	// Command carries out line if it is one of the protocol's commands,
+	// and reports whether it was.
+	Command(line string) (bool, error)
+}
+
 // Host is what a protocol needs from the node: somewhere to print protocol
 // lines, the chat log, and the event stream.
 type Host interface {
@@ -103,6 +111,22 @@ func (n *Node) Run(ctx context.Context) error {
 // Say sends text to every protocol that can carry chat.
 func (n *Node) Say(text string) error {
 	return dispatch(n, "send a chat message", func(s Sayer) error { return s.Say(text) })
+}
+
+// Command carries out one console line: a command of the first protocol
+// that knows it, or else a chat message.
+func (n *Node) Command(line string) error {
+	for _, p := range n.protocols {
+		if c, ok := p.(Commander); ok {
+			if handled, err := c.Command(line); handled {
+				if err != nil {
+					return fmt.Errorf("%s: %w", p.Name(), err)
+				}
+				return nil
+			}
+		}
+	}
+	return n.Say(line)
 }
 
 // AddPeer tells every protocol that takes peers about addr.

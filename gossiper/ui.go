@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strconv"
 	"time"
 
 	"github.com/peerster-chat/Peerster/messages"
@@ -49,6 +50,16 @@ func (n *Node) handleClient(m *messages.Message, log logrus.FieldLogger) {
 	if m.Node != nil {
 		if err := n.AddPeer(*m.Node); err != nil {
 			log.WithError(err).Warn("client peer refused")
+		}
+	}
+	if m.Digit != nil {
+		if err := n.Command(strconv.FormatUint(uint64(*m.Digit), 10)); err != nil {
+			log.WithError(err).Warn("client digit refused")
+		}
+	}
+	if m.Pull != nil {
+		if err := n.Command("+" + *m.Pull); err != nil {
+			log.WithError(err).Warn("client pull refused")
 		}
 	}
 	if m.Text != "" {

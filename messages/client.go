@@ -24,6 +24,10 @@ type Message struct {
 	Node *string
 	// Name asks the gossiper to change its origin name.
 	Name *string
+	// Digit sets the node's own digit in the digit gossip (0–9).
+	Digit *uint32
+	// Pull asks the digit gossip to pull ip:port now.
+	Pull *string
 }
 
 // ErrNoAction is returned for a client datagram that asks for nothing.
@@ -31,7 +35,7 @@ var ErrNoAction = errors.New("client message carries no text and no action")
 
 // HasAction reports whether the message asks the gossiper to do anything.
 func (m *Message) HasAction() bool {
-	return m.Text != "" || m.Node != nil || m.Name != nil
+	return m.Text != "" || m.Node != nil || m.Name != nil || m.Digit != nil || m.Pull != nil
 }
 
 // EncodeClient encodes a client request and checks it fits one datagram.

@@ -41,8 +41,9 @@ func TestClientMsgIsByteCompatibleWithCourseMessage(t *testing.T) {
 }
 
 func TestClientActionsRoundTrip(t *testing.T) {
-	node, name := "127.0.0.1:5001", "nodeB"
-	for _, m := range []*Message{{Node: &node}, {Name: &name}, {Text: "héllo wörld"}} {
+	node, name, pull := "127.0.0.1:5001", "nodeB", "127.0.0.1:7001"
+	zero := uint32(0)
+	for _, m := range []*Message{{Node: &node}, {Name: &name}, {Text: "héllo wörld"}, {Digit: &zero}, {Pull: &pull}} {
 		b, err := EncodeClient(m)
 		if err != nil {
 			t.Fatal(err)
@@ -51,7 +52,8 @@ func TestClientActionsRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.Text != m.Text || (m.Node != nil) != (got.Node != nil) || (m.Name != nil) != (got.Name != nil) {
+		if got.Text != m.Text || (m.Node != nil) != (got.Node != nil) || (m.Name != nil) != (got.Name != nil) ||
+			(m.Digit != nil) != (got.Digit != nil) || (m.Pull != nil) != (got.Pull != nil) {
 			t.Fatalf("round trip of %+v gave %+v", m, got)
 		}
 	}

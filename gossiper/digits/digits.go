@@ -1,0 +1,194 @@
+package digits
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/peerster-chat/Peerster/gossiper"
+	"github.com/peerster-chat/Peerster/messages"
+	"github.com/sirupsen/logrus"
+)
+
+// ProtocolName tags the digit gossip's events and lines.
+const ProtocolName = "digits"
+
+// Digits is one node of the digit gossip.
+type Digits struct {
+	cfg     Config
+	ln      net.Listener
+	host    gossiper.Host
+	log     logrus.FieldLogger
+	table   *table
+	records *records
+
+	adversarial atomic.Bool
+	randMu      sync.Mutex // Rand is not safe for concurrent use
+	wg          sync.WaitGroup
+	runCtx      atomic.Pointer[context.Context]
+}
+
+// New returns a digit node serving on ln, which must listen on cfg.Self.
+func New(cfg Config, ln net.Listener, host gossiper.Host) (*Digits, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	self, err := messages.ParseDigitAddr(cfg.Self)
+	if err != nil {
+		return nil, fmt.Errorf("digits: own address: %w", err)
+	}
+	cfg.Self = self
+	d := &Digits{
+		cfg:     cfg,
+		ln:      ln,
+		host:    host,
+		log:     cfg.Log.WithField("protocol", ProtocolName),
+		table:   newTable(self, cfg.MaxEntries),
+		records: newRecords(cfg.BackoffBase, cfg.BackoffMax),
+	}
+	return d, nil
+}
+
+// Name implements gossiper.Protocol.
+func (d *Digits) Name() string { return ProtocolName }
+
+// Run serves the table and pulls a random node every PullEvery until ctx is
+// cancelled; then it closes the listener and waits for its connections.
+func (d *Digits) Run(ctx context.Context) error {
+	d.runCtx.Store(&ctx)
+	if d.cfg.Digit != nil {
+		d.setDigit(*d.cfg.Digit)
+	}
+	served := make(chan error, 1)
+	go func() { served <- d.serve(ctx, d.ln) }()
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		d.pullPeriodically(ctx)
+	}()
+	var err error
+	select {
+	case <-ctx.Done():
+		d.ln.Close()
+		<-served
+	case err = <-served:
+	}
+	d.wg.Wait()
+	return err
+}
+
+// pullPeriodically runs one pull every PullEvery; a slow pull delays the
+// next rather than piling up.
+func (d *Digits) pullPeriodically(ctx context.Context) {
+	tick := make(chan struct{}, 1)
+	arm := func() gossiper.Timer {
+		return d.cfg.Clock.AfterFunc(d.cfg.PullEvery, func() {
+			select {
+			case tick <- struct{}{}:
+			default:
+			}
+		})
+	}
+	t := arm()
+	for {
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-tick:
+			d.pullRandom(ctx)
+			t = arm()
+		}
+	}
+}
+
+// Command implements gossiper.Commander: "+ip:port" pulls now, a digit sets
+// ours, "?" prints the table, "!" the connection records, "a" toggles
+// adversarial mode.
+func (d *Digits) Command(line string) (bool, error) {
+	switch {
+	case len(line) == 1 && line[0] >= '0' && line[0] <= '9':
+		d.setDigit(line[0] - '0')
+	case line == "?":
+		snap := d.table.snapshot()
+		lines := make([]string, len(snap))
+		for i, e := range snap {
+			lines[i] = changeLine(e)
+		}
+		if len(lines) > 0 {
+			d.host.Print(ProtocolName, lines...)
+		}
+	case line == "!":
+		for _, l := range d.records.lines(d.cfg.Clock.Now()) {
+			fmt.Fprintln(d.cfg.Report, l)
+		}
+	case line == "a":
+		on := !d.adversarial.Load()
+		d.adversarial.Store(on)
+		fmt.Fprintf(d.cfg.Report, "adversarial mode %s\n", map[bool]string{true: "on", false: "off"}[on])
+		d.log.WithField("adversarial", on).Warn("adversarial mode toggled")
+	case len(line) > 1 && line[0] == '+':
+		addr, err := messages.ParseDigitAddr(line[1:])
+		if err != nil {
+			return true, err
+		}
+		if addr == d.cfg.Self {
+			return true, fmt.Errorf("%s is our own address", addr)
+		}
+		d.pullInBackground(addr)
+	default:
+		return false, nil
+	}
+	return true, nil
+}
+
+// pullInBackground pulls addr now without holding up the console or the
+// client port; the pull ends with the node.
+func (d *Digits) pullInBackground(addr string) {
+	ctxp := d.runCtx.Load()
+	if ctxp == nil {
+		d.log.WithField("peer", addr).Warn("pull asked before the node runs; ignored")
+		return
+	}
+	ctx := *ctxp
+	if ctx.Err() != nil {
+		return
+	}
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		d.pull(ctx, addr)
+	}()
+}
+
+// SetDigit sets our own digit (0–9).
+func (d *Digits) setDigit(digit uint8) {
+	e := d.table.setOwn(digit, d.cfg.Clock.Now().Unix())
+	d.announce([]messages.DigitEntry{e})
+}
+
+// announce prints and publishes digit changes.
+func (d *Digits) announce(changed []messages.DigitEntry) {
+	if len(changed) == 0 {
+		return
+	}
+	lines := make([]string, len(changed))
+	for i, e := range changed {
+		lines[i] = changeLine(e)
+	}
+	d.host.Print(ProtocolName, lines...)
+	for i := range changed {
+		d.host.Publish(gossiper.Event{Kind: gossiper.EventDigit, Protocol: ProtocolName, Digit: &changed[i]})
+	}
+}
+
+// Entries is the table sorted by address.
+func (d *Digits) Entries() []messages.DigitEntry { return d.table.snapshot() }
+
+func changeLine(e messages.DigitEntry) string {
+	return e.Addr + " --> " + strconv.Itoa(int(e.Digit))
+}

@@ -1,0 +1,91 @@
+package digits
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/peerster-chat/Peerster/messages"
+)
+
+// pullRandom pulls a random known node other than us that is not
+// blocklisted, as the course's programs do every 3 seconds.
+func (d *Digits) pullRandom(ctx context.Context) {
+	now := d.cfg.Clock.Now()
+	var candidates []string
+	for _, a := range d.table.others() {
+		if !d.records.blocked(a, now) {
+			candidates = append(candidates, a)
+		}
+	}
+	if len(candidates) == 0 {
+		return
+	}
+	d.randMu.Lock()
+	addr := candidates[d.cfg.Rand.Intn(len(candidates))]
+	d.randMu.Unlock()
+	d.pull(ctx, addr)
+}
+
+// pull connects to addr, reads its table and merges it. Only the first 256
+// lines count, each line on its own: one bad line never spoils the rest.
+func (d *Digits) pull(ctx context.Context, addr string) error {
+	log := d.log.WithField("peer", addr)
+	entries, err := d.fetch(ctx, addr)
+	now := d.cfg.Clock.Now()
+	if err != nil && len(entries) == 0 {
+		if until := d.records.failure(addr, now, err); !until.IsZero() {
+			log.WithError(err).WithField("until", until.UTC().Format(time.RFC3339)).Warn("digit node failed after answering before; blocklisted")
+		} else {
+			log.WithError(err).Debug("digit pull failed")
+		}
+		return err
+	}
+	d.records.success(addr, now)
+	changed, results := d.table.merge(entries)
+	for i, r := range results {
+		switch r {
+		case mergeOwnAddress:
+			log.WithField("line", entries[i].Addr).Warn("ignored a line about our own address")
+		case mergeFull:
+			log.WithField("max", d.cfg.MaxEntries).Warn("digit table full; new address ignored")
+		}
+	}
+	d.announce(changed)
+	return nil
+}
+
+// fetch dials addr and reads its reply within the timeout. Lines read
+// before a timeout still count; rejected lines are logged.
+func (d *Digits) fetch(ctx context.Context, addr string) ([]messages.DigitEntry, error) {
+	ctx, cancel := context.WithTimeout(ctx, d.cfg.Timeout)
+	defer cancel()
+	conn, err := d.cfg.Dial.DialContext(ctx, "tcp4", addr)
+	if err != nil {
+		return nil, fmt.Errorf("dial: %w", err)
+	}
+	defer conn.Close()
+	deadline, _ := ctx.Deadline()
+	conn.SetReadDeadline(deadline)
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	lines, readErr := messages.ReadDigitReply(conn, d.cfg.Clock.Now())
+	var entries []messages.DigitEntry
+	bad := 0
+	for _, l := range lines {
+		if l.Err != nil {
+			bad++
+			d.log.WithField("peer", addr).WithField("line", l.Line).WithError(l.Err).Debug("rejected digit line")
+			continue
+		}
+		entries = append(entries, l.Entry)
+	}
+	if bad > 0 {
+		d.log.WithField("peer", addr).WithField("rejected", bad).WithField("lines", len(lines)).Info("digit reply had bad lines")
+	}
+	if readErr != nil {
+		return entries, fmt.Errorf("read: %w", readErr)
+	}
+	// An empty table is an answer too: the node simply has no digit yet.
+	return entries, nil
+}

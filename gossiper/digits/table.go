@@ -1,0 +1,100 @@
+package digits
+
+import (
+	"sort"
+	"sync"
+
+	"github.com/peerster-chat/Peerster/messages"
+)
+
+// table maps addresses to their latest (time, digit). It is safe for
+// concurrent use and its lock is never held during network I/O: the server
+// formats a snapshot, the puller merges a reply it has already read.
+type table struct {
+	mu      sync.RWMutex
+	self    string
+	max     int
+	entries map[string]messages.DigitEntry
+}
+
+func newTable(self string, max int) *table {
+	return &table{self: self, max: max, entries: make(map[string]messages.DigitEntry)}
+}
+
+// setOwn records a digit typed by the user. Its time is now, or one second
+// past our previous update if that is not earlier: others keep an entry
+// unless the time is strictly later, so two changes within a second would
+// otherwise leave the second one unseen.
+func (t *table) setOwn(digit uint8, now int64) messages.DigitEntry {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if old, ok := t.entries[t.self]; ok && old.Time >= now {
+		now = old.Time + 1
+	}
+	e := messages.DigitEntry{Addr: t.self, Time: now, Digit: digit}
+	t.entries[t.self] = e
+	return e
+}
+
+// mergeResult is what a merge did with one line.
+type mergeResult int
+
+const (
+	mergeUpdated mergeResult = iota
+	mergeNotLater
+	mergeOwnAddress
+	mergeFull
+)
+
+// merge takes the entries that are strictly later than what we have, never
+// one about our own address, and returns those that changed a digit or
+// added an address.
+func (t *table) merge(lines []messages.DigitEntry) (changed []messages.DigitEntry, results []mergeResult) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	results = make([]mergeResult, len(lines))
+	for i, e := range lines {
+		old, known := t.entries[e.Addr]
+		switch {
+		case e.Addr == t.self:
+			results[i] = mergeOwnAddress
+		case known && e.Time <= old.Time:
+			results[i] = mergeNotLater
+		case !known && len(t.entries) >= t.max:
+			results[i] = mergeFull
+		default:
+			t.entries[e.Addr] = e
+			results[i] = mergeUpdated
+			if !known || old.Digit != e.Digit {
+				changed = append(changed, e)
+			}
+		}
+	}
+	return changed, results
+}
+
+// snapshot is the table sorted by address, so replies and "?" are stable.
+func (t *table) snapshot() []messages.DigitEntry {
+	t.mu.RLock()
+	out := make([]messages.DigitEntry, 0, len(t.entries))
+	for _, e := range t.entries {
+		out = append(out, e)
+	}
+	t.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].Addr < out[j].Addr })
+	return out
+}
+
+// others lists every address but ours, sorted.
+func (t *table) others() []string {
+	t.mu.RLock()
+	out := make([]string, 0, len(t.entries))
+	for a := range t.entries {
+		if a != t.self {
+			out = append(out, a)
+		}
+	}
+	t.mu.RUnlock()
+	sort.Strings(out)
+	return out
+}

@@ -210,3 +210,47 @@ func TestWriteLinesKeepsDrainingAfterStdoutFails(t *testing.T) {
 		t.Fatal("no error from a broken stdout")
 	}
 }
+
+// commandProtocol takes the console command "x" only.
+type commandProtocol struct {
+	fakeProtocol
+	commands []string
+}
+
+func (c *commandProtocol) Command(line string) (bool, error) {
+	if line != "x" {
+		return false, nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.commands = append(c.commands, line)
+	return true, nil
+}
+
+func TestConsoleLinesAreCommandsOrChatAndEndOfInputStopsOnlyTheConsole(t *testing.T) {
+	n := NewNode(quietLog())
+	p := &commandProtocol{}
+	n.Register(p)
+	var prompt bytes.Buffer
+	err := n.RunConsole(context.Background(), strings.NewReader("x\n\n  hello there  \nx\n"), &prompt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.commands) != 2 || len(p.said) != 1 || p.said[0] != "hello there" {
+		t.Fatalf("commands %q, chat %q", p.commands, p.said)
+	}
+	if strings.Count(prompt.String(), ">> ") != 5 {
+		t.Fatalf("prompt %q", prompt.String())
+	}
+}
+
+func TestClientDigitWithoutADigitProtocolIsNotChat(t *testing.T) {
+	n := NewNode(quietLog())
+	p := &fakeProtocol{}
+	n.Register(p)
+	seven := uint32(7)
+	n.handleClient(&messages.Message{Digit: &seven}, quietLog())
+	if len(p.said) != 0 {
+		t.Fatalf("a digit became chat: %q", p.said)
+	}
+}

@@ -116,17 +116,25 @@ func (n *Node) Say(text string) error {
 // Command carries out one console line: a command of the first protocol
 // that knows it, or else a chat message.
 func (n *Node) Command(line string) error {
+	if handled, err := n.protocolCommand(line); handled {
+		return err
+	}
+	return n.Say(line)
+}
+
+// protocolCommand offers line to the protocols with commands of their own.
+func (n *Node) protocolCommand(line string) (bool, error) {
 	for _, p := range n.protocols {
 		if c, ok := p.(Commander); ok {
 			if handled, err := c.Command(line); handled {
 				if err != nil {
-					return fmt.Errorf("%s: %w", p.Name(), err)
+					return true, fmt.Errorf("%s: %w", p.Name(), err)
 				}
-				return nil
+				return true, nil
 			}
 		}
 	}
-	return n.Say(line)
+	return false, nil
 }
 
 // AddPeer tells every protocol that takes peers about addr.

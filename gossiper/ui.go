@@ -53,18 +53,27 @@ func (n *Node) handleClient(m *messages.Message, log logrus.FieldLogger) {
 		}
 	}
 	if m.Digit != nil {
-		if err := n.Command(strconv.FormatUint(uint64(*m.Digit), 10)); err != nil {
-			log.WithError(err).Warn("client digit refused")
-		}
+		n.clientCommand(strconv.FormatUint(uint64(*m.Digit), 10), "digit", log)
 	}
 	if m.Pull != nil {
-		if err := n.Command("+" + *m.Pull); err != nil {
-			log.WithError(err).Warn("client pull refused")
-		}
+		n.clientCommand("+"+*m.Pull, "pull", log)
 	}
 	if m.Text != "" {
 		if err := n.Say(m.Text); err != nil {
 			log.WithError(err).Warn("client message refused")
 		}
+	}
+}
+
+// clientCommand carries out the client's digit and pull, which are the
+// console's commands; unlike a console line, one that no protocol takes is
+// refused, never sent as chat.
+func (n *Node) clientCommand(line, what string, log logrus.FieldLogger) {
+	handled, err := n.protocolCommand(line)
+	if !handled {
+		err = ErrUnsupported
+	}
+	if err != nil {
+		log.WithError(err).Warn("client " + what + " refused")
 	}
 }

@@ -254,3 +254,44 @@ func TestClientDigitWithoutADigitProtocolIsNotChat(t *testing.T) {
 		t.Fatalf("a digit became chat: %q", p.said)
 	}
 }
+
+// syncBuffer is a bytes.Buffer safe for a writer and a polling reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestLinesFollowedByAnotherEventAreFlushedAtOnce(t *testing.T) {
+	bus := NewBus()
+	sub := bus.Subscribe(8, true)
+	var out syncBuffer
+	done := make(chan error)
+	go func() { done <- WriteLines(sub.Events(), &out, quietLog()) }()
+	defer func() {
+		bus.Close()
+		<-done
+	}()
+	// The digit gossip prints a change and then announces it: the line must
+	// not wait in the buffer for the next line or for exit.
+	bus.Publish(Event{Kind: EventLines, Lines: []string{"127.0.0.1:7001 --> 7"}})
+	bus.Publish(Event{Kind: EventDigit})
+	deadline := time.Now().Add(5 * time.Second)
+	for out.String() != "127.0.0.1:7001 --> 7\n" {
+		if time.Now().After(deadline) {
+			t.Fatalf("stdout %q while the node runs", out.String())
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

@@ -20,15 +20,16 @@ func WriteLines(events <-chan Event, w io.Writer, log logrus.FieldLogger) error 
 	var err error
 	logged := false
 	for ev := range events {
-		if ev.Kind != EventLines || err != nil {
-			continue
-		}
-		for _, line := range ev.Lines {
-			if _, err = bw.WriteString(line); err == nil {
-				err = bw.WriteByte('\n')
+		if ev.Kind == EventLines && err == nil {
+			for _, line := range ev.Lines {
+				if _, err = bw.WriteString(line); err == nil {
+					err = bw.WriteByte('\n')
+				}
 			}
 		}
-		if len(events) == 0 && err == nil {
+		// Flush whenever nothing waits, whatever this event was: lines
+		// followed by an event of another kind must not sit in the buffer.
+		if len(events) == 0 && err == nil && bw.Buffered() > 0 {
 			err = bw.Flush()
 		}
 		if err != nil && !logged {

@@ -20,9 +20,10 @@ import (
 // broadcast addresses, a zero-padded address and port, digit 10, a float
 // time, a leading space, garbage text; one 4,096-byte line without commas;
 // then 300 lines about 127.0.0.1:9 with time 1, more than the 256 a reader
-// should take. Every address in it is on the loopback network, so no node
-// that believes it dials off the machine. After writing, the connection
-// stays open for Stall (5 s by default) before it closes.
+// should take. No address in it leads off the machine, even for a node that
+// believes it: the rest are on loopback, and the unspecified and broadcast
+// addresses cannot be dialled (a weak peer tries and fails). After writing,
+// the connection stays open for Stall (5 s by default) before it closes.
 //
 // A claim with a later, valid time cannot be told from an honest update, so
 // the reply never makes one.

@@ -42,12 +42,16 @@ func (d *Digits) pull(ctx context.Context, addr string) error {
 		return err
 	}
 	d.records.success(addr, now)
+	own, _ := d.table.own()
 	changed, results := d.table.merge(entries)
 	for i, r := range results {
-		switch r {
-		case mergeOwnAddress:
-			log.WithField("line", entries[i].Addr).Warn("ignored a line about our own address")
-		case mergeFull:
+		switch {
+		case r == mergeOwnAddress && entries[i] != own:
+			// Honest peers list our entry back to us unchanged; only a
+			// different one is worth a warning.
+			log.WithField("time", entries[i].Time).WithField("digit", entries[i].Digit).
+				Warn("ignored a different line about our own address")
+		case r == mergeFull:
 			log.WithField("max", d.cfg.MaxEntries).Warn("digit table full; new address ignored")
 		}
 	}

@@ -36,6 +36,14 @@ func (t *table) setOwn(digit uint8, now int64) messages.DigitEntry {
 	return e
 }
 
+// own is our entry, if we have one.
+func (t *table) own() (messages.DigitEntry, bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	e, ok := t.entries[t.self]
+	return e, ok
+}
+
 // mergeResult is what a merge did with one line.
 type mergeResult int
 

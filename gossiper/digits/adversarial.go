@@ -12,28 +12,33 @@ import (
 
 // adversarialReply is what adversarial mode ("a") answers a pull with,
 // built to test other implementations' defences with information that a
-// robust node must refuse, so that honest tables stay correct. For every
-// entry we know, ours and the puller's among them, it sends the entry one
-// hour in the future with another digit (refused as future), then the same
-// time with another digit (a spoof the strictly-later rule refuses; for the
-// puller's own address, a hijack). Then malformed lines: the unspecified and
+// robust node refuses or soon corrects, so that honest tables stay correct.
+// For every entry we know, ours and the puller's among them, it sends the
+// entry one hour in the future with another digit (refused as future), then
+// the entry one second older than its time with another digit (refused by a
+// node that knows the entry, a hijack attempt on the puller's own entry; a
+// node that knows only an older update takes it until the real line, which
+// is later, replaces it). Then malformed lines: the unspecified and
 // broadcast addresses, a zero-padded address and port, digit 10, a float
 // time, a leading space, garbage text; one 4,096-byte line without commas;
-// then 300 lines about 127.0.0.1:9 with time 1, more than the 256 a reader
-// should take. No address in it leads off the machine, even for a node that
-// believes it: the rest are on loopback, and the unspecified and broadcast
-// addresses cannot be dialled (a weak peer tries and fails). After writing,
-// the connection stays open for Stall (5 s by default) before it closes.
+// then 300 lines about 127.0.0.1:9 one hour in the future, more than the 256
+// a reader should take. No address in it leads off the machine, even for a
+// node that believes it: the rest are on loopback, and the unspecified and
+// broadcast addresses cannot be dialled (a weak peer tries and fails). After
+// writing, the connection stays open for Stall (5 s by default) before it
+// closes.
 //
-// A claim with a later, valid time cannot be told from an honest update, so
-// the reply never makes one.
+// A claim at the same or a later valid time could never be corrected by the
+// honest line, so the reply makes none.
 func adversarialReply(known []messages.DigitEntry, now int64) []byte {
 	var b []byte
 	for _, e := range known {
 		b = messages.AppendDigitLine(b, messages.DigitEntry{Addr: e.Addr, Time: now + 3600, Digit: (e.Digit + 1) % 10})
 	}
 	for _, e := range known {
-		b = messages.AppendDigitLine(b, messages.DigitEntry{Addr: e.Addr, Time: e.Time, Digit: (e.Digit + 5) % 10})
+		if e.Time > 1 {
+			b = messages.AppendDigitLine(b, messages.DigitEntry{Addr: e.Addr, Time: e.Time - 1, Digit: (e.Digit + 5) % 10})
+		}
 	}
 	for _, garbage := range []string{
 		"0.0.0.0:6410,1630281124,1",
@@ -51,7 +56,7 @@ func adversarialReply(known []messages.DigitEntry, now int64) []byte {
 	b = append(b, strings.Repeat("9", 4096)...)
 	b = append(b, '\n')
 	for i := 0; i < 300; i++ {
-		b = messages.AppendDigitLine(b, messages.DigitEntry{Addr: "127.0.0.1:9", Time: 1, Digit: uint8(i % 10)})
+		b = messages.AppendDigitLine(b, messages.DigitEntry{Addr: "127.0.0.1:9", Time: now + 3600, Digit: uint8(i % 10)})
 	}
 	return b
 }

@@ -407,3 +407,26 @@ func TestAdversarialReplyIsRejectedByAStrictReader(t *testing.T) {
 		}
 	}
 }
+
+func TestFormattedReplyFollowsEveryChange(t *testing.T) {
+	tbl := newTable(self, 100)
+	if got := string(tbl.formatted()); got != "" {
+		t.Fatalf("empty table formatted as %q", got)
+	}
+	tbl.setOwn(3, now.Unix())
+	first := tbl.formatted()
+	if want := fmt.Sprintf("%s,%d,3\n", self, now.Unix()); string(first) != want {
+		t.Fatalf("formatted %q, want %q", first, want)
+	}
+	if again := tbl.formatted(); &again[0] != &first[0] {
+		t.Fatal("an unchanged table was formatted again")
+	}
+	tbl.merge([]messages.DigitEntry{{Addr: "127.0.0.1:7001", Time: 5, Digit: 1}})
+	if got := string(tbl.formatted()); !strings.HasPrefix(got, "127.0.0.1:7001,5,1\n") {
+		t.Fatalf("after a merge: %q", got)
+	}
+	tbl.merge([]messages.DigitEntry{{Addr: "127.0.0.1:7001", Time: 5, Digit: 9}}) // not later: no change
+	if got := string(tbl.formatted()); strings.Contains(got, ",5,9") {
+		t.Fatalf("a refused line changed the reply: %q", got)
+	}
+}

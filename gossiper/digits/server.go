@@ -5,8 +5,6 @@ import (
 	"errors"
 	"net"
 	"time"
-
-	"github.com/peerster-chat/Peerster/messages"
 )
 
 // serve answers every connection with our table and closes it. Each reply
@@ -55,7 +53,7 @@ func (d *Digits) reply(ctx context.Context, conn net.Conn) {
 	}
 	// Socket deadlines are wall-clock time, whatever clock drives the protocol.
 	conn.SetWriteDeadline(time.Now().Add(d.cfg.Timeout))
-	if _, err := conn.Write(messages.FormatDigitTable(d.table.snapshot())); err != nil {
+	if _, err := conn.Write(d.table.formatted()); err != nil {
 		log.WithError(err).Debug("digit reply not delivered")
 	}
 }

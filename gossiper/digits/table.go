@@ -15,6 +15,10 @@ type table struct {
 	self    string
 	max     int
 	entries map[string]messages.DigitEntry
+	// rev counts changes; reply caches the formatted table of revision
+	// replyRev, since every pull is served the same bytes until a change.
+	rev, replyRev uint64
+	reply         []byte
 }
 
 func newTable(self string, max int) *table {
@@ -33,6 +37,7 @@ func (t *table) setOwn(digit uint8, now int64) messages.DigitEntry {
 	}
 	e := messages.DigitEntry{Addr: t.self, Time: now, Digit: digit}
 	t.entries[t.self] = e
+	t.rev++
 	return e
 }
 
@@ -72,6 +77,7 @@ func (t *table) merge(lines []messages.DigitEntry) (changed []messages.DigitEntr
 			results[i] = mergeFull
 		default:
 			t.entries[e.Addr] = e
+			t.rev++
 			results[i] = mergeUpdated
 			if !known || old.Digit != e.Digit {
 				changed = append(changed, e)
@@ -91,6 +97,25 @@ func (t *table) snapshot() []messages.DigitEntry {
 	t.mu.RUnlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].Addr < out[j].Addr })
 	return out
+}
+
+// formatted is the table as a reply, formatted once per change: sorting and
+// formatting 10,000 entries for every pull took longer than sending them.
+func (t *table) formatted() []byte {
+	t.mu.RLock()
+	if t.reply != nil && t.replyRev == t.rev {
+		defer t.mu.RUnlock()
+		return t.reply
+	}
+	rev := t.rev
+	t.mu.RUnlock()
+	b := messages.FormatDigitTable(t.snapshot())
+	t.mu.Lock()
+	if t.rev == rev {
+		t.reply, t.replyRev = b, rev
+	}
+	t.mu.Unlock()
+	return b
 }
 
 // others lists every address but ours, sorted.

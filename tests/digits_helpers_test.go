@@ -191,20 +191,7 @@ func (n *digitNode) digitPort() int {
 // found through /proc by socket inode like waitBound. The TCP listener is
 // opened after the UDP sockets, so waitBound alone is not enough.
 func (n *digitNode) waitDigitBound() error {
-	deadline := time.Now().Add(startTimeout)
-	for {
-		if !n.alive() {
-			return fmt.Errorf("node %s exited during start-up (%v): %s", n.name, n.waitErr,
-				strings.TrimSpace(n.errLog.String()))
-		}
-		if tcpListenOwned(n.pid(), n.digitPort()) {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("node %s did not listen on TCP %s within %v", n.name, n.digitAddr, startTimeout)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	return n.waitReady("listen on TCP "+n.digitAddr, func() bool { return tcpListenOwned(n.pid(), n.digitPort()) })
 }
 
 // socketInodes lists the socket inodes a process holds.

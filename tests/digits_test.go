@@ -2,7 +2,6 @@ package tests
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -869,24 +868,7 @@ func TestDigitUsageErrors(t *testing.T) {
 		{"-digitAddr=127.0.0.1:0"},
 		{"-digitAddr=localhost:" + strconv.Itoa(tcp[0])},
 	} {
-		ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
-		cmd := exec.CommandContext(ctx, gossiperBin, append(append([]string(nil), base...), args...)...)
-		var out, errb bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-		err := cmd.Run()
-		cancel()
-		code := 0
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatalf("gossiper %v: %v", args, err)
-		}
-		if code != 2 || !oneLine(errb.String()) || out.Len() != 0 {
-			t.Errorf("gossiper %v: exit %d (%v), stderr %q, stdout %q; want exit 2 and one line on stderr",
-				args, code, ctx.Err(), errb.String(), out.String())
-		}
+		expectUsageError(t, append(append([]string(nil), base...), args...)...)
 	}
 }
 

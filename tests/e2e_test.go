@@ -3,7 +3,6 @@ package tests
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -248,24 +247,7 @@ func TestGossiperBadFlags(t *testing.T) {
 		{"unknown flag", []string{gossip, ui, "-bogus"}},
 	}
 	for _, c := range cases {
-		ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
-		cmd := exec.CommandContext(ctx, gossiperBin, append(c.args, "-name=bad")...)
-		var out, errb bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-		err := cmd.Run()
-		cancel()
-		code := 0
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatalf("%s: %v", c.name, err)
-		}
-		if code != 2 || !oneLine(errb.String()) || out.Len() != 0 {
-			t.Errorf("%s: exit %d (%v), stderr %q, stdout %q; want exit 2 and one line on stderr",
-				c.name, code, ctx.Err(), errb.String(), out.String())
-		}
+		t.Run(c.name, func(t *testing.T) { expectUsageError(t, append(c.args, "-name=bad")...) })
 	}
 }
 

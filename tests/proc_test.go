@@ -3,6 +3,7 @@ package tests
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -341,19 +342,51 @@ func (n *node) start(t testing.TB, args []string) error {
 // The daemon prints nothing on stdout when it is ready, and a log message
 // is not an interface.
 func (n *node) waitBound() error {
+	return n.waitReady(fmt.Sprintf("bind %s and UI port %d", n.gossip, n.uiPort), func() bool {
+		return udpPortsOwned(n.pid(), int(n.gossip.Port()), n.uiPort)
+	})
+}
+
+// waitReady polls ready until it holds, the process exits, or startTimeout
+// passes.
+func (n *node) waitReady(what string, ready func() bool) error {
 	deadline := time.Now().Add(startTimeout)
 	for {
 		if !n.alive() {
 			return fmt.Errorf("node %s exited during start-up (%v): %s", n.name, n.waitErr,
 				strings.TrimSpace(n.errLog.String()))
 		}
-		if udpPortsOwned(n.pid(), int(n.gossip.Port()), n.uiPort) {
+		if ready() {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("node %s did not bind %s and UI port %d within %v", n.name, n.gossip, n.uiPort, startTimeout)
+			return fmt.Errorf("node %s did not %s within %v", n.name, what, startTimeout)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// expectUsageError runs the gossiper with args, which must make it exit 2
+// at once with one line on stderr and nothing on stdout.
+func expectUsageError(t *testing.T, args ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, gossiperBin, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("gossiper %v: %v", args, err)
+	}
+	if code != 2 || !oneLine(errb.String()) || out.Len() != 0 {
+		t.Errorf("gossiper %v: exit %d (%v), stderr %q, stdout %q; want exit 2 and one line on stderr",
+			args, code, ctx.Err(), errb.String(), out.String())
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -21,6 +22,7 @@ import (
 	"github.com/peerster-chat/Peerster/gossiper"
 	"github.com/peerster-chat/Peerster/gossiper/digits"
 	"github.com/peerster-chat/Peerster/gossiper/peerster"
+	"github.com/peerster-chat/Peerster/gossiper/web"
 	"github.com/peerster-chat/Peerster/messages"
 	"github.com/sirupsen/logrus"
 )
@@ -38,6 +40,9 @@ type options struct {
 	digitAddrSet bool
 	digit        *uint8
 	console      bool
+	// guiPort is 0 when the GUI is off.
+	guiPort    uint16
+	guiPortSet bool
 }
 
 // usageError is a bad flag value: exit status 2 and one line on stderr.
@@ -60,6 +65,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	digitAddr := fs.String("digitAddr", "", "TCP ip:port of the digit gossip, or off (default: the gossip address)")
 	digit := fs.String("digit", "", "initial own digit, 0-9 (default: none until one is set)")
 	console := fs.Bool("console", false, "read commands from stdin: +ip:port, a digit, ?, !, a, or a chat message")
+	guiPort := fs.String("GUIPort", "", "TCP port of the web GUI on 127.0.0.1; 0 disables it (default: the -UIPort number)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stderr)
@@ -119,6 +125,17 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		o.digit = &d
 	}
 	o.console = *console
+	switch *guiPort {
+	case "":
+		o.guiPort = o.uiPort
+	case "0":
+	default:
+		p, err := strconv.ParseUint(*guiPort, 10, 16)
+		if err != nil || p == 0 {
+			return o, usageError{fmt.Sprintf("bad -GUIPort %q: want a port number from 0 to 65535", *guiPort)}
+		}
+		o.guiPort, o.guiPortSet = uint16(p), true
+	}
 	return o, nil
 }
 
@@ -195,6 +212,23 @@ func run(args []string) int {
 			return 1
 		default:
 			log.WithError(err).Error("digit gossip off: cannot listen on its default address")
+		}
+	}
+
+	node.SetIdentity(gossiper.Identity{Name: opts.name, GossipAddr: tr.LocalAddr().String(), DigitAddr: opts.digitAddr})
+	if opts.guiPort != 0 {
+		ln, err := net.Listen("tcp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(int(opts.guiPort))))
+		switch {
+		case err == nil:
+			gui := &http.Server{Handler: web.Handler(node, log), ReadHeaderTimeout: 5 * time.Second}
+			go gui.Serve(ln)
+			// Close, not Shutdown: open event streams would hold Shutdown up.
+			defer gui.Close()
+		case opts.guiPortSet:
+			log.WithError(err).Error("cannot listen on the GUI port")
+			return 1
+		default:
+			log.WithError(err).Error("GUI off: cannot listen on its default port")
 		}
 	}
 

@@ -7,8 +7,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 
+	"github.com/peerster-chat/Peerster/messages"
 	"github.com/sirupsen/logrus"
 )
 
@@ -42,6 +44,23 @@ type Commander interface {
 	Command(line string) (bool, error)
 }
 
+// PeerLister is a protocol with a peer list to show.
+type PeerLister interface {
+	Peers() []string
+}
+
+// DigitTable is a protocol with a digit table to show.
+type DigitTable interface {
+	Entries() []messages.DigitEntry
+}
+
+// Identity is what the node answers to: its name and addresses.
+type Identity struct {
+	Name       string `json:"name"`
+	GossipAddr string `json:"gossipAddr"`
+	DigitAddr  string `json:"digitAddr"`
+}
+
 // Host is what a protocol needs from the node: somewhere to print protocol
 // lines, the chat log, and the event stream.
 type Host interface {
@@ -56,6 +75,9 @@ type Node struct {
 	chat      *ChatLog
 	log       logrus.FieldLogger
 	protocols []Protocol
+
+	idMu sync.Mutex
+	id   Identity
 }
 
 // NewNode returns a node with no protocols.
@@ -68,6 +90,53 @@ func (n *Node) Events() *Bus { return n.bus }
 
 // Chat is the node's chat log.
 func (n *Node) Chat() *ChatLog { return n.chat }
+
+// SetIdentity records the node's name and addresses; call it before Run.
+func (n *Node) SetIdentity(id Identity) {
+	n.idMu.Lock()
+	n.id = id
+	n.idMu.Unlock()
+}
+
+// Identity is the node's current name and addresses.
+func (n *Node) Identity() Identity {
+	n.idMu.Lock()
+	defer n.idMu.Unlock()
+	return n.id
+}
+
+// Peers is the peer list of the first protocol that has one, in its order.
+func (n *Node) Peers() []string {
+	for _, p := range n.protocols {
+		if l, ok := p.(PeerLister); ok {
+			return l.Peers()
+		}
+	}
+	return []string{}
+}
+
+// Digits is the digit table, or ErrUnsupported when the digit gossip is off.
+func (n *Node) Digits() ([]messages.DigitEntry, error) {
+	for _, p := range n.protocols {
+		if d, ok := p.(DigitTable); ok {
+			return d.Entries(), nil
+		}
+	}
+	return nil, fmt.Errorf("digit table: %w", ErrUnsupported)
+}
+
+// SetDigit sets our own digit through the protocol that takes the console's
+// digit command.
+func (n *Node) SetDigit(d uint8) error {
+	if d > 9 {
+		return fmt.Errorf("digit %d: want 0-9", d)
+	}
+	handled, err := n.protocolCommand(strconv.Itoa(int(d)))
+	if !handled {
+		return fmt.Errorf("set digit: %w", ErrUnsupported)
+	}
+	return err
+}
 
 // Register adds a protocol; call it before Run.
 func (n *Node) Register(p Protocol) { n.protocols = append(n.protocols, p) }
@@ -146,6 +215,9 @@ func (n *Node) AddPeer(addr string) error {
 func (n *Node) Rename(name string) error {
 	err := dispatch(n, "change the name", func(r Renamer) error { return r.Rename(name) })
 	if err == nil {
+		n.idMu.Lock()
+		n.id.Name = name
+		n.idMu.Unlock()
 		n.bus.Publish(Event{Kind: EventName, Name: name})
 	}
 	return err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net"
-	"strconv"
 	"time"
 
 	"github.com/peerster-chat/Peerster/messages"
@@ -53,7 +52,11 @@ func (n *Node) handleClient(m *messages.Message, log logrus.FieldLogger) {
 		}
 	}
 	if m.Digit != nil {
-		n.clientCommand(strconv.FormatUint(uint64(*m.Digit), 10), "digit", log)
+		if *m.Digit > 9 {
+			log.WithField("digit", *m.Digit).Warn("client digit refused: want 0-9")
+		} else if err := n.SetDigit(uint8(*m.Digit)); err != nil {
+			log.WithError(err).Warn("client digit refused")
+		}
 	}
 	if m.Pull != nil {
 		n.clientCommand("+"+*m.Pull, "pull", log)

@@ -175,6 +175,18 @@ func (g *Gossiper) AddPeer(addr string) error {
 	})
 }
 
+// Peers implements gossiper.PeerLister: the peer list in PEERS order.
+func (g *Gossiper) Peers() []string {
+	var peers []string
+	if err := g.call(func() error {
+		peers = g.peers.strings()
+		return nil
+	}); err != nil {
+		return []string{}
+	}
+	return peers
+}
+
 // Rename implements gossiper.Renamer. Rumors already sent keep their origin;
 // new ones carry the new name and continue its own ID sequence.
 func (g *Gossiper) Rename(name string) error {

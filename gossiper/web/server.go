@@ -1,0 +1,275 @@
+// Package web is the node's GUI: an embedded page and the JSON API of
+// interface.md, with server-sent events for live updates. It serves
+// 127.0.0.1 only and refuses requests from other sites.
+package web
+
+import (
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/peerster-chat/Peerster/gossiper"
+	"github.com/sirupsen/logrus"
+)
+
+//go:embed static
+var static embed.FS
+
+const (
+	// maxBody bounds every request body; a chat text must fit one UDP
+	// datagram anyway.
+	maxBody = 96 << 10
+	// maxText is the longest chat text taken: what fits one rumor datagram
+	// with room for the origin.
+	maxText = 65000
+	maxName = 256
+)
+
+// Handler serves the GUI and its API for node.
+func Handler(node *gossiper.Node, log logrus.FieldLogger) http.Handler {
+	s := &server{node: node, log: log.WithField("component", "gui")}
+	page, err := fs.Sub(static, "static")
+	if err != nil {
+		panic(err) // the embedded tree is fixed at build time
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /", http.FileServerFS(page))
+	mux.HandleFunc("GET /id", s.getID)
+	mux.HandleFunc("POST /id", s.postID)
+	mux.HandleFunc("GET /message", s.getMessages)
+	mux.HandleFunc("POST /message", s.postMessage)
+	mux.HandleFunc("GET /node", s.getNodes)
+	mux.HandleFunc("POST /node", s.postNode)
+	mux.HandleFunc("GET /digits", s.getDigits)
+	mux.HandleFunc("POST /digits", s.postDigit)
+	mux.HandleFunc("GET /events", s.events)
+	return s.guard(mux)
+}
+
+type server struct {
+	node *gossiper.Node
+	log  logrus.FieldLogger
+}
+
+// guard refuses what a page of another site could send: a Host other than
+// our loopback name (DNS rebinding), and any state change whose Origin is
+// not ours (cross-site POSTs from a browser).
+func (s *server) guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, err := net.SplitHostPort(r.Host)
+		if err != nil {
+			host = r.Host
+		}
+		if host != "127.0.0.1" && host != "localhost" {
+			writeError(w, http.StatusForbidden, fmt.Errorf("host %q refused: the GUI answers 127.0.0.1 and localhost only", r.Host))
+			return
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			if origin := r.Header.Get("Origin"); origin != "" {
+				u, err := url.Parse(origin)
+				if err != nil || u.Host != r.Host {
+					writeError(w, http.StatusForbidden, fmt.Errorf("origin %q refused: requests must come from the GUI's own page", origin))
+					return
+				}
+			} else if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+				writeError(w, http.StatusForbidden, errors.New("cross-site request refused"))
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *server) getID(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.node.Identity())
+}
+
+func (s *server) postID(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Name string `json:"name"`
+	}
+	if err := decode(w, r, &body, "name"); err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	if err := checkText("name", body.Name, maxName); err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	if err := s.node.Rename(body.Name); err != nil {
+		s.fail(w, "rename", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.node.Identity())
+}
+
+func (s *server) getMessages(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, nonNil(s.node.Chat().Messages()))
+}
+
+func (s *server) postMessage(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Text string `json:"text"`
+	}
+	if err := decode(w, r, &body, "text"); err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	if err := checkText("text", body.Text, maxText); err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	if err := s.node.Say(body.Text); err != nil {
+		s.fail(w, "send", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct{}{})
+}
+
+func (s *server) getNodes(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, nonNil(s.node.Peers()))
+}
+
+func (s *server) postNode(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Addr string `json:"addr"`
+	}
+	if err := decode(w, r, &body, "addr"); err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	if err := s.node.AddPeer(strings.TrimSpace(body.Addr)); err != nil {
+		// The protocols refuse only what is wrong with the address.
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, nonNil(s.node.Peers()))
+}
+
+// digitJSON is a digit table entry as the API shows it.
+type digitJSON struct {
+	Addr  string `json:"addr"`
+	Time  int64  `json:"time"`
+	Digit uint8  `json:"digit"`
+}
+
+func (s *server) getDigits(w http.ResponseWriter, r *http.Request) {
+	entries, err := s.node.Digits()
+	if err != nil {
+		// The digit gossip is off: its table is empty.
+		writeJSON(w, http.StatusOK, []digitJSON{})
+		return
+	}
+	out := make([]digitJSON, len(entries))
+	for i, e := range entries {
+		out[i] = digitJSON{Addr: e.Addr, Time: e.Time, Digit: e.Digit}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *server) postDigit(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Digit json.Number `json:"digit"`
+	}
+	if err := decode(w, r, &body, "digit"); err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	d, err := strconv.Atoi(body.Digit.String())
+	if err != nil || d < 0 || d > 9 {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("digit %q: want an integer 0-9", body.Digit.String()))
+		return
+	}
+	if err := s.node.SetDigit(uint8(d)); err != nil {
+		if errors.Is(err, gossiper.ErrUnsupported) {
+			writeError(w, http.StatusBadRequest, errors.New("the digit gossip is off on this node"))
+			return
+		}
+		s.fail(w, "set digit", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct{}{})
+}
+
+// fail answers an error of the node itself: 400 when no protocol can do it,
+// 500 otherwise.
+func (s *server) fail(w http.ResponseWriter, what string, err error) {
+	if errors.Is(err, gossiper.ErrUnsupported) {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	s.log.WithError(err).Warn(what + " from the GUI failed")
+	writeError(w, http.StatusInternalServerError, err)
+}
+
+// decode reads a JSON body, or a form body with the one field named field.
+func decode(w http.ResponseWriter, r *http.Request, dst any, field string) error {
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	ct := r.Header.Get("Content-Type")
+	if strings.HasPrefix(ct, "application/x-www-form-urlencoded") || strings.HasPrefix(ct, "multipart/form-data") {
+		if err := r.ParseForm(); err != nil {
+			return fmt.Errorf("bad form body: %w", err)
+		}
+		if !r.PostForm.Has(field) {
+			return fmt.Errorf("missing field %q", field)
+		}
+		v := r.PostForm.Get(field)
+		if field == "digit" {
+			// A JSON number in the JSON branch; keep one code path.
+			v = strings.TrimSpace(v)
+			if v == "" {
+				return fmt.Errorf("missing field %q", field)
+			}
+			return json.Unmarshal([]byte(`{"digit":`+strconv.Quote(v)+`}`), dst)
+		}
+		b, _ := json.Marshal(map[string]string{field: v})
+		return json.Unmarshal(b, dst)
+	}
+	dec := json.NewDecoder(r.Body)
+	dec.UseNumber()
+	if err := dec.Decode(dst); err != nil {
+		return fmt.Errorf("bad JSON body: %w", err)
+	}
+	if dec.More() {
+		return errors.New("bad JSON body: more than one value")
+	}
+	return nil
+}
+
+func checkText(field, s string, max int) error {
+	switch {
+	case strings.TrimSpace(s) == "":
+		return fmt.Errorf("empty %s", field)
+	case len(s) > max:
+		return fmt.Errorf("%s of %d bytes is too long (at most %d)", field, len(s), max)
+	case !utf8.ValidString(s):
+		return fmt.Errorf("%s is not valid UTF-8", field)
+	}
+	return nil
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, err error) {
+	writeJSON(w, status, map[string]string{"error": err.Error()})
+}

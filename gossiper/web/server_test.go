@@ -1,0 +1,264 @@
+package web
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/peerster-chat/Peerster/gossiper"
+	"github.com/peerster-chat/Peerster/messages"
+	"github.com/sirupsen/logrus"
+)
+
+// fakeProtocol records what the API asks of the node.
+type fakeProtocol struct {
+	mu       sync.Mutex
+	said     []string
+	peers    []string
+	names    []string
+	commands []string
+}
+
+func (f *fakeProtocol) Name() string                  { return "fake" }
+func (f *fakeProtocol) Run(ctx context.Context) error { <-ctx.Done(); return nil }
+func (f *fakeProtocol) Say(text string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.said = append(f.said, text)
+	return nil
+}
+func (f *fakeProtocol) AddPeer(a string) error {
+	if !strings.Contains(a, ":") {
+		return errors.New("bad address " + a)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.peers = append(f.peers, a)
+	return nil
+}
+func (f *fakeProtocol) Rename(n string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.names = append(f.names, n)
+	return nil
+}
+func (f *fakeProtocol) Peers() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.peers...)
+}
+func (f *fakeProtocol) Entries() []messages.DigitEntry {
+	return []messages.DigitEntry{{Addr: "127.0.0.1:7001", Time: 1700000000, Digit: 4}}
+}
+func (f *fakeProtocol) Command(line string) (bool, error) {
+	if len(line) != 1 {
+		return false, nil
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.commands = append(f.commands, line)
+	return true, nil
+}
+
+func newTestServer(t *testing.T) (*httptest.Server, *gossiper.Node, *fakeProtocol) {
+	t.Helper()
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	node := gossiper.NewNode(log)
+	p := &fakeProtocol{}
+	node.Register(p)
+	node.SetIdentity(gossiper.Identity{Name: "A", GossipAddr: "127.0.0.1:5000", DigitAddr: "127.0.0.1:5000"})
+	srv := httptest.NewServer(Handler(node, log))
+	t.Cleanup(srv.Close)
+	return srv, node, p
+}
+
+type response struct {
+	status int
+	body   string
+}
+
+func do(t *testing.T, srv *httptest.Server, method, path, contentType, body string, header map[string]string) response {
+	t.Helper()
+	req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return response{resp.StatusCode, string(b)}
+}
+
+const jsonType = "application/json"
+
+func TestGetEndpointsAnswerAsTheInterfaceSays(t *testing.T) {
+	srv, node, p := newTestServer(t)
+	p.peers = []string{"127.0.0.1:5001", "127.0.0.1:5002"}
+	node.Record(gossiper.ChatMessage{Protocol: "peerster", Origin: "B", ID: 1, Text: "hi", From: "127.0.0.1:5001", Time: time.Unix(1795238500, 0).UTC()})
+	for path, want := range map[string]string{
+		"/id":      `{"name":"A","gossipAddr":"127.0.0.1:5000","digitAddr":"127.0.0.1:5000"}`,
+		"/message": `[{"protocol":"peerster","origin":"B","id":1,"text":"hi","from":"127.0.0.1:5001","time":"2026-11-21T05:21:40Z"}]`,
+		"/node":    `["127.0.0.1:5001","127.0.0.1:5002"]`,
+		"/digits":  `[{"addr":"127.0.0.1:7001","time":1700000000,"digit":4}]`,
+	} {
+		r := do(t, srv, "GET", path, "", "", nil)
+		if r.status != 200 || strings.TrimSpace(r.body) != want {
+			t.Errorf("GET %s: %d %s, want 200 %s", path, r.status, r.body, want)
+		}
+	}
+	if r := do(t, srv, "GET", "/", "", "", nil); r.status != 200 || !strings.Contains(r.body, "<html") {
+		t.Errorf("GET /: %d, %.80q", r.status, r.body)
+	}
+}
+
+func TestPostsTakeJSONAndFormBodies(t *testing.T) {
+	srv, node, p := newTestServer(t)
+	for _, c := range []struct{ path, ctype, body string }{
+		{"/message", jsonType, `{"text":"hello"}`},
+		{"/message", "application/x-www-form-urlencoded", "text=hi+there"},
+		{"/node", jsonType, `{"addr":"127.0.0.1:5003"}`},
+		{"/node", "application/x-www-form-urlencoded", "addr=127.0.0.1%3A5004"},
+		{"/id", jsonType, `{"name":"Alice"}`},
+		{"/digits", jsonType, `{"digit":7}`},
+		{"/digits", "application/x-www-form-urlencoded", "digit=3"},
+	} {
+		if r := do(t, srv, "POST", c.path, c.ctype, c.body, nil); r.status != 200 {
+			t.Errorf("POST %s %s: %d %s", c.path, c.body, r.status, r.body)
+		}
+	}
+	if strings.Join(p.said, "|") != "hello|hi there" || len(p.peers) != 2 || p.names[0] != "Alice" ||
+		strings.Join(p.commands, "|") != "7|3" || node.Identity().Name != "Alice" {
+		t.Fatalf("said %q peers %q names %q commands %q id %+v", p.said, p.peers, p.names, p.commands, node.Identity())
+	}
+}
+
+func TestBadInputIs400AndChangesNothing(t *testing.T) {
+	srv, node, p := newTestServer(t)
+	long := strings.Repeat("x", maxText+1)
+	for _, c := range []struct{ path, ctype, body string }{
+		{"/message", jsonType, `{"text":""}`},
+		{"/message", jsonType, `{"text":"   "}`},
+		{"/message", jsonType, `{"text":`},
+		{"/message", jsonType, `{"text":"a"}{"text":"b"}`},
+		{"/message", jsonType, `{"text":"` + long + `"}`},
+		{"/message", jsonType, `["not an object"]`},
+		{"/message", "application/x-www-form-urlencoded", "other=1"},
+		{"/node", jsonType, `{"addr":"nonsense"}`},
+		{"/id", jsonType, `{"name":""}`},
+		{"/digits", jsonType, `{"digit":10}`},
+		{"/digits", jsonType, `{"digit":-1}`},
+		{"/digits", jsonType, `{"digit":"x"}`},
+		{"/digits", jsonType, `{"digit":2.5}`},
+		{"/digits", jsonType, `{}`},
+		{"/digits", "application/x-www-form-urlencoded", "digit=12"},
+	} {
+		r := do(t, srv, "POST", c.path, c.ctype, c.body, nil)
+		var e struct {
+			Error string `json:"error"`
+		}
+		if r.status != 400 || json.Unmarshal([]byte(r.body), &e) != nil || e.Error == "" {
+			t.Errorf("POST %s %.60s: %d %.100s, want 400 with an error", c.path, c.body, r.status, r.body)
+		}
+	}
+	if len(p.said)+len(p.peers)+len(p.names)+len(p.commands) != 0 || node.Identity().Name != "A" {
+		t.Fatalf("bad input changed something: said %q peers %q names %q commands %q", p.said, p.peers, p.names, p.commands)
+	}
+}
+
+func TestOtherSitesCannotPost(t *testing.T) {
+	srv, _, p := newTestServer(t)
+	own := srv.URL
+	for _, c := range []struct {
+		header map[string]string
+		want   int
+	}{
+		{map[string]string{"Origin": "http://evil.example"}, 403},
+		{map[string]string{"Origin": "null"}, 403},
+		{map[string]string{"Origin": "http://127.0.0.1:1"}, 403},
+		{map[string]string{"Sec-Fetch-Site": "cross-site"}, 403},
+		{map[string]string{"Origin": own}, 200},
+		{nil, 200}, // curl and the client tools send no Origin
+	} {
+		r := do(t, srv, "POST", "/message", jsonType, `{"text":"x"}`, c.header)
+		if r.status != c.want {
+			t.Errorf("POST with %v: %d %s, want %d", c.header, r.status, r.body, c.want)
+		}
+	}
+	if len(p.said) != 2 {
+		t.Fatalf("said %q, want the two allowed posts only", p.said)
+	}
+	// DNS rebinding: a page of evil.example resolving to 127.0.0.1.
+	u, _ := url.Parse(srv.URL)
+	req, _ := http.NewRequest("GET", srv.URL+"/message", nil)
+	req.Host = "evil.example:" + u.Port()
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 403 {
+		t.Fatalf("GET with Host evil.example: %d, want 403", resp.StatusCode)
+	}
+}
+
+func TestEventsStreamMessagesPeersDigitsAndNames(t *testing.T) {
+	srv, node, _ := newTestServer(t)
+	resp, err := srv.Client().Get(srv.URL + "/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
+		t.Fatalf("Content-Type %q", ct)
+	}
+	lines := bufio.NewScanner(resp.Body)
+	lines.Scan() // ": connected": the subscription exists now
+	node.Record(gossiper.ChatMessage{Protocol: "peerster", Origin: "B", ID: 2, Text: "<img src=x onerror=alert(1)>"})
+	node.Publish(gossiper.Event{Kind: gossiper.EventLines, Lines: []string{"not for the page"}})
+	node.Publish(gossiper.Event{Kind: gossiper.EventPeers, Peers: []string{"127.0.0.1:5001"}})
+	node.Publish(gossiper.Event{Kind: gossiper.EventDigit, Digit: &messages.DigitEntry{Addr: "127.0.0.1:7001", Time: 5, Digit: 9}})
+	node.Rename("Z")
+	want := []string{
+		"event: message", `data: {"protocol":"peerster","origin":"B","id":2,"text":"\u003cimg src=x onerror=alert(1)\u003e","from":"","time":"0001-01-01T00:00:00Z"}`,
+		"event: peers", `data: ["127.0.0.1:5001"]`,
+		"event: digit", `data: {"addr":"127.0.0.1:7001","time":5,"digit":9}`,
+		"event: name", `data: {"name":"Z"}`,
+	}
+	var got []string
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for len(got) < len(want) && lines.Scan() {
+			if l := lines.Text(); l != "" {
+				got = append(got, l)
+			}
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("events so far %q", got)
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("events\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -1,0 +1,330 @@
+// Peerster web GUI: plain JavaScript, no libraries, no build step.
+//
+// Data comes from the JSON API on the same origin (/id, /message, /node,
+// /digits). Live updates come from the server-sent event stream /events; an
+// event only says "something changed", and we re-fetch the matching GET
+// endpoint, so a dropped or duplicated event never leaves the page wrong.
+// While the stream is down we poll every second and retry the stream.
+//
+// Safety: every piece of data reaches the page through textContent, never
+// innerHTML, so names, addresses and messages always show literally.
+"use strict";
+
+(function () {
+  const POLL_MS = 1000;       // polling period while the stream is down
+  const RETRY_MS = 3000;      // delay before opening a new stream
+  const SAFETY_MS = 15000;    // slow full refresh even while live (the server may skip events for a slow tab)
+  const OK_CLEAR_MS = 4000;   // how long a success message stays
+  const ERR_CLEAR_MS = 12000; // errors stay longer; a click or Escape dismisses either
+
+  const $ = (id) => document.getElementById(id);
+
+  // el builds an element with an optional class and text (always textContent).
+  function el(tag, cls, text) {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    return e;
+  }
+
+  // ---- feedback ---------------------------------------------------------
+
+  let statusTimer = 0;
+  function say(text, ok) {
+    const s = $("status");
+    clearTimeout(statusTimer);
+    s.className = "status " + (ok ? "ok" : "err");
+    s.textContent = text;
+    statusTimer = setTimeout(clearStatus, ok ? OK_CLEAR_MS : ERR_CLEAR_MS);
+  }
+  function clearStatus() {
+    clearTimeout(statusTimer);
+    $("status").textContent = "";
+    $("status").className = "status";
+  }
+  $("status").addEventListener("click", clearStatus);
+  document.addEventListener("keydown", (ev) => { if (ev.key === "Escape") clearStatus(); });
+
+  // Connection indicator in the header: how the page is being kept up to date.
+  let mode = "connecting";    // "connecting" | "live" | "poll"
+  let reachable = true;
+  const CONN = {
+    connecting: ["conn", "Connecting…"],
+    live: ["conn live", "Live"],
+    poll: ["conn poll", "Polling (live updates unavailable)"],
+    down: ["conn down", "Cannot reach the node, retrying…"],
+  };
+  function setConn() {
+    const [cls, text] = CONN[reachable ? mode : "down"];
+    $("conn").className = cls;
+    $("conn").textContent = text;
+  }
+
+  // ---- HTTP -------------------------------------------------------------
+
+  // request sends one API call and resolves to the parsed JSON answer (or
+  // null for an empty body). It rejects with an Error whose message is the
+  // server's {"error": ...} text, or a plain network error.
+  async function request(method, url, body) {
+    const opts = { method: method, cache: "no-store", headers: { Accept: "application/json" } };
+    if (body !== undefined) {
+      opts.headers["Content-Type"] = "application/json";
+      opts.body = JSON.stringify(body);
+    }
+    let res, text;
+    try {
+      res = await fetch(url, opts);
+      text = await res.text();
+    } catch (e) {
+      throw new Error("network error, the node cannot be reached");
+    }
+    let data = null;
+    if (text) {
+      try { data = JSON.parse(text); } catch (e) { /* not JSON: keep the text for the error */ }
+    }
+    if (!res.ok) {
+      const why = data && typeof data.error === "string" ? data.error : (text.trim() || res.statusText);
+      throw new Error(why + " (HTTP " + res.status + ")");
+    }
+    return data;
+  }
+
+  // refresher returns a function that GETs url and renders the answer.
+  // Calls made while a request is in flight fold into one follow-up request,
+  // so a burst of events costs at most two fetches and the last render is fresh.
+  function refresher(url, render) {
+    let busy = false, again = false;
+    return async function refresh() {
+      if (busy) { again = true; return; }
+      busy = true;
+      try {
+        do {
+          again = false;
+          try {
+            render(await request("GET", url));
+            if (!reachable) { reachable = true; setConn(); }
+          } catch (e) {
+            if (reachable) { reachable = false; setConn(); }
+          }
+        } while (again);
+      } finally {
+        busy = false;
+      }
+    };
+  }
+
+  // ---- rendering --------------------------------------------------------
+
+  function localTime(d) {
+    const now = new Date();
+    return d.toDateString() === now.toDateString() ? d.toLocaleTimeString() : d.toLocaleString();
+  }
+
+  // timeEl shows a Date in local time, keeping the exact value in datetime.
+  function timeEl(d, raw) {
+    const t = el("time", "time");
+    if (d && !isNaN(d.getTime())) {
+      t.dateTime = d.toISOString();
+      t.textContent = localTime(d);
+      t.title = d.toString();
+    } else {
+      t.textContent = raw ? String(raw) : "—";
+    }
+    return t;
+  }
+
+  let digitAddr = "";
+  function renderId(id) {
+    if (!id || typeof id !== "object") return;
+    $("id-name").textContent = id.name || "";
+    $("id-gossip").textContent = id.gossipAddr || "off";
+    $("id-digit").textContent = id.digitAddr || "off";
+    if ((id.digitAddr || "") !== digitAddr) {
+      digitAddr = id.digitAddr || "";
+      refreshDigits();                   // re-mark the own row
+    }
+    document.title = id.name ? "Peerster: " + id.name : "Peerster";
+  }
+
+  let nodesShown = "";
+  function renderNodes(nodes) {
+    if (!Array.isArray(nodes)) return;
+    const sig = JSON.stringify(nodes);
+    if (sig === nodesShown) return;      // unchanged: keep the DOM (and any selection) as is
+    nodesShown = sig;
+    const list = $("nodes");
+    list.textContent = "";
+    for (const n of nodes) list.append(el("li", null, n));
+  }
+
+  // The chat log only grows, so we append what is new. If what we showed is
+  // no longer a prefix of the answer (the server trimmed or restarted), we
+  // rebuild the whole list.
+  const msgKey = (m) => [m.protocol, m.origin, m.id, m.time, m.text].join("\u0000");
+  let chatKeys = [];
+  let stickToBottom = true;              // first load and own sends jump to the newest message
+  function renderChat(msgs) {
+    if (!Array.isArray(msgs)) return;
+    const list = $("chat");
+    const keys = msgs.map(msgKey);
+    const n = chatKeys.length;
+    if (keys.length < n || (n > 0 && (keys[0] !== chatKeys[0] || keys[n - 1] !== chatKeys[n - 1]))) {
+      list.textContent = "";
+      chatKeys = [];
+    }
+    if (keys.length === chatKeys.length) return;
+    // Follow new messages only if the reader was already at the bottom.
+    const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+    for (let i = chatKeys.length; i < msgs.length; i++) list.append(messageItem(msgs[i]));
+    chatKeys = keys;
+    if (atBottom || stickToBottom) list.scrollTop = list.scrollHeight;
+    stickToBottom = false;
+  }
+
+  function messageItem(m) {
+    const li = el("li", "msg");
+    const meta = el("div", "meta");
+    meta.append(el("span", "origin", m.origin || "?"), el("span", "protocol", m.protocol || "?"),
+      timeEl(m.time ? new Date(m.time) : null, m.time));
+    li.append(meta, el("p", "text", m.text));
+    if (m.from) li.title = "from " + m.from;
+    return li;
+  }
+
+  let digitsShown = "";
+  function renderDigits(rows) {
+    if (!Array.isArray(rows)) return;
+    const sig = JSON.stringify(rows) + digitAddr;
+    if (sig === digitsShown) return;
+    digitsShown = sig;
+    const body = $("digits");
+    body.textContent = "";
+    for (const r of rows) {
+      const tr = el("tr", r.addr === digitAddr ? "own" : null);
+      const addr = el("td", null, r.addr);
+      if (r.addr === digitAddr) addr.append(el("span", "sr-only", " (this node)"));
+      const td = el("td");
+      // time is Unix seconds; 0 or missing means never set.
+      td.append(timeEl(r.time ? new Date(r.time * 1000) : null, null));
+      tr.append(addr, el("td", null, r.digit), td);
+      body.append(tr);
+    }
+    $("digits-empty").hidden = rows.length > 0;
+  }
+
+  const refreshId = refresher("/id", renderId);
+  const refreshChat = refresher("/message", renderChat);
+  const refreshNodes = refresher("/node", renderNodes);
+  const refreshDigits = refresher("/digits", renderDigits);
+  function refreshAll() { refreshId(); refreshChat(); refreshNodes(); refreshDigits(); }
+
+  // ---- live updates -----------------------------------------------------
+
+  let stream = null, pollTimer = 0, retryTimer = 0;
+
+  function startPolling() {
+    mode = "poll";
+    setConn();
+    if (!pollTimer) pollTimer = setInterval(refreshAll, POLL_MS);
+  }
+  function stopPolling() {
+    clearInterval(pollTimer);
+    pollTimer = 0;
+  }
+
+  function connect() {
+    retryTimer = 0;
+    if (!window.EventSource) { startPolling(); return; }
+    const es = new EventSource("/events");
+    stream = es;
+    es.onopen = () => {
+      stopPolling();
+      mode = "live";
+      setConn();
+      refreshAll();                      // catch up on what happened while we were not listening
+    };
+    es.onerror = () => {
+      // The browser's built-in retry is silent and gives up for good on an
+      // HTTP error, so we take over: close, poll meanwhile, reopen later.
+      es.close();
+      if (stream !== es) return;
+      stream = null;
+      startPolling();
+      if (!retryTimer) retryTimer = setTimeout(connect, RETRY_MS);
+    };
+    es.addEventListener("message", refreshChat);
+    // peers events may concern any protocol; /node is the authoritative
+    // PEERS list, so re-fetch it rather than trusting the event data.
+    es.addEventListener("peers", refreshNodes);
+    es.addEventListener("digit", refreshDigits);
+    es.addEventListener("name", refreshId);
+  }
+
+  setInterval(() => { if (mode === "live") refreshAll(); }, SAFETY_MS);
+
+  // ---- forms ------------------------------------------------------------
+
+  // wire handles one form: check the input, POST it, report the outcome.
+  // check returns the JSON body, or a string explaining what is wrong.
+  // The button is never disabled (that would drop keyboard focus); a busy
+  // flag stops double submits instead.
+  function wire(formId, url, check, verb, done) {
+    const form = $(formId);
+    const input = form.querySelector("input");
+    const button = form.querySelector("button");
+    let busy = false;
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      if (busy) return;
+      const body = check(input.value);
+      if (typeof body === "string") { say(verb + " failed: " + body, false); input.focus(); return; }
+      busy = true;
+      button.setAttribute("aria-disabled", "true");
+      form.setAttribute("aria-busy", "true");
+      // Clear at once, so the input is already empty when the server's own
+      // event shows the result; put the text back if the request fails.
+      const typed = input.value;
+      input.value = "";
+      try {
+        const answer = await request("POST", url, body);
+        say(done(answer, body), true);
+      } catch (e) {
+        if (input.value === "") input.value = typed;
+        say(verb + " failed: " + e.message, false);
+        input.focus();
+      } finally {
+        busy = false;
+        button.removeAttribute("aria-disabled");
+        form.removeAttribute("aria-busy");
+      }
+    });
+  }
+
+  wire("chat-form", "/message",
+    (v) => (v.trim() ? { text: v } : "type a message first"),
+    "Sending", () => { stickToBottom = true; refreshChat(); return "Message sent."; });
+
+  wire("node-form", "/node",
+    (v) => (v.trim() ? { addr: v.trim() } : "enter an address as ip:port"),
+    "Adding node", (a, b) => { refreshNodes(); return "Node " + b.addr + " added."; });
+
+  wire("name-form", "/id",
+    (v) => (v.trim() ? { name: v.trim() } : "enter a name"),
+    "Changing name", (a, b) => {
+      if (a && a.name) renderId(a); else refreshId();
+      return "Name changed to " + b.name + ".";
+    });
+
+  wire("digit-form", "/digits",
+    (v) => {
+      const d = Number(v);
+      return v.trim() !== "" && Number.isInteger(d) && d >= 0 && d <= 9 ? { digit: d } : "the digit must be 0 to 9";
+    },
+    "Setting digit", (a, b) => { refreshDigits(); return "Digit set to " + b.digit + "."; });
+
+  // ---- start ------------------------------------------------------------
+
+  setConn();
+  refreshAll();
+  connect();
+})();

@@ -90,6 +90,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if o.name == "" {
 		o.name = uuid.NewString()
 	}
+	if err := peerster.CheckName(o.name); err != nil {
+		return o, usageError{"bad -name: " + err.Error()}
+	}
 	if strings.TrimSpace(*peers) != "" {
 		for _, p := range strings.Split(*peers, ",") {
 			ap, err := peerster.ParseAddr(strings.TrimSpace(p))

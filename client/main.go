@@ -112,8 +112,8 @@ func parse(args []string, stderr io.Writer) (int, *messages.Message, error) {
 		s := ap.String()
 		m.Node = &s
 	case set["name"]:
-		if *name == "" {
-			return 0, nil, usageError{"empty name: -name needs a value"}
+		if err := peerster.CheckName(*name); err != nil {
+			return 0, nil, usageError{"bad -name: " + err.Error()}
 		}
 		m.Name = name
 	case set["digit"]:

@@ -245,9 +245,10 @@ func TestGossiperBadFlags(t *testing.T) {
 		{"negative antiEntropy", []string{gossip, ui, "-antiEntropy=-1"}},
 		{"unparsable antiEntropy", []string{gossip, ui, "-antiEntropy=abc"}},
 		{"unknown flag", []string{gossip, ui, "-bogus"}},
+		{"name with a space", []string{gossip, ui, "-name=a b"}},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) { expectUsageError(t, append(c.args, "-name=bad")...) })
+		t.Run(c.name, func(t *testing.T) { expectUsageError(t, append([]string{"-name=bad"}, c.args...)...) })
 	}
 }
 

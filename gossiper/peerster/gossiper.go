@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"time"
+	"unicode"
 
 	"github.com/peerster-chat/Peerster/gossiper"
 	"github.com/peerster-chat/Peerster/messages"
@@ -190,13 +191,28 @@ func (g *Gossiper) Peers() []string {
 // Rename implements gossiper.Renamer. Rumors already sent keep their origin;
 // new ones carry the new name and continue its own ID sequence.
 func (g *Gossiper) Rename(name string) error {
-	if name == "" {
-		return errors.New("peerster: empty name")
+	if err := CheckName(name); err != nil {
+		return err
 	}
 	return g.call(func() error {
 		g.name = name
 		return nil
 	})
+}
+
+// CheckName refuses names that would garble the protocol lines peers print
+// about us: empty ones, and any with whitespace or control characters
+// ("peer <name> nextID <n>" is split on spaces).
+func CheckName(name string) error {
+	if name == "" {
+		return errors.New("peerster: empty name")
+	}
+	for _, r := range name {
+		if unicode.IsSpace(r) || unicode.IsControl(r) {
+			return fmt.Errorf("peerster: name %q has whitespace or control characters", name)
+		}
+	}
+	return nil
 }
 
 // ParseAddr reads an ip:port with an IPv4 address and a non-zero port.

@@ -219,6 +219,11 @@ func decode(w http.ResponseWriter, r *http.Request, dst any, field string) error
 			return fmt.Errorf("bad form body: %w", err)
 		}
 		if !r.PostForm.Has(field) {
+			for k := range r.PostForm {
+				if strings.HasPrefix(k, "{") {
+					return fmt.Errorf("missing field %q: the body looks like JSON; send it with Content-Type: application/json", field)
+				}
+			}
 			return fmt.Errorf("missing field %q", field)
 		}
 		v := r.PostForm.Get(field)

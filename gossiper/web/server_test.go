@@ -164,6 +164,7 @@ func TestBadInputIs400AndChangesNothing(t *testing.T) {
 		{"/message", "application/x-www-form-urlencoded", "other=1"},
 		{"/node", jsonType, `{"addr":"nonsense"}`},
 		{"/id", jsonType, `{"name":""}`},
+		{"/digits", "application/x-www-form-urlencoded", `{"digit":1}`},
 		{"/digits", jsonType, `{"digit":10}`},
 		{"/digits", jsonType, `{"digit":-1}`},
 		{"/digits", jsonType, `{"digit":"x"}`},

@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -261,5 +263,35 @@ func TestEventsStreamMessagesPeersDigitsAndNames(t *testing.T) {
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("events\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestAStalledEventsClientNeverHoldsUpTheNode(t *testing.T) {
+	srv, node, _ := newTestServer(t)
+	// A tab that opens the stream and never reads from it again.
+	conn, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "GET /events HTTP/1.1\r\nHost: %s\r\n\r\n", strings.TrimPrefix(srv.URL, "http://"))
+	time.Sleep(100 * time.Millisecond) // the handler has subscribed
+	big := strings.Repeat("x", 60000)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		// Far more than the subscription buffer and the socket buffers.
+		for i := 0; i < 2000; i++ {
+			node.Record(gossiper.ChatMessage{Protocol: "peerster", Origin: "B", ID: uint32(i + 1), Text: big})
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("recording messages blocked behind a stalled /events client")
+	}
+	// The API still answers meanwhile.
+	if r := do(t, srv, "GET", "/id", "", "", nil); r.status != 200 {
+		t.Fatalf("GET /id: %d", r.status)
 	}
 }

@@ -69,20 +69,9 @@ func freeTCPPorts(t testing.TB, n int) []int {
 // ports, because the tests tell nodes each other's addresses afterwards.
 func startDigitNodes(t testing.TB, specs []digitSpec) []*digitNode {
 	t.Helper()
-	const attempts = 5
-	for attempt := 1; ; attempt++ {
-		nodes, retry, err := tryStartDigitNodes(t, specs)
-		if err == nil {
-			return nodes
-		}
-		for _, n := range nodes {
-			discard(n.node)
-		}
-		if !retry || attempt == attempts {
-			t.Fatalf("start digit nodes (attempt %d): %v", attempt, err)
-		}
-		t.Logf("start digit nodes: %v; retrying on new ports", err)
-	}
+	return startWithRetries(t, "start digit nodes",
+		func() ([]*digitNode, bool, error) { return tryStartDigitNodes(t, specs) },
+		func(n *digitNode) { discard(n.node) })
 }
 
 func tryStartDigitNodes(t testing.TB, specs []digitSpec) (nodes []*digitNode, retry bool, err error) {

@@ -45,20 +45,9 @@ func (g *guiNode) url(path string) string {
 // reservation and bind restarts the whole set on new ports.
 func startGUINodes(t testing.TB, names ...string) []*guiNode {
 	t.Helper()
-	const attempts = 5
-	for attempt := 1; ; attempt++ {
-		nodes, retry, err := tryStartGUINodes(t, names)
-		if err == nil {
-			return nodes
-		}
-		for _, n := range nodes {
-			discard(n.node)
-		}
-		if !retry || attempt == attempts {
-			t.Fatalf("start GUI nodes (attempt %d): %v", attempt, err)
-		}
-		t.Logf("start GUI nodes: %v; retrying on new ports", err)
-	}
+	return startWithRetries(t, "start GUI nodes",
+		func() ([]*guiNode, bool, error) { return tryStartGUINodes(t, names) },
+		func(n *guiNode) { discard(n.node) })
 }
 
 func tryStartGUINodes(t testing.TB, names []string) (nodes []*guiNode, retry bool, err error) {

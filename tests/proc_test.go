@@ -254,19 +254,30 @@ func loopback(port int) netip.AddrPort {
 // ports, because the others were already told the lost address.
 func startCluster(t testing.TB, specs []nodeSpec) []*node {
 	t.Helper()
+	return startWithRetries(t, "start cluster",
+		func() ([]*node, bool, error) { return tryStartCluster(t, specs) },
+		func(n *node) { n.stop(t) })
+}
+
+// startWithRetries calls start until it succeeds. When start reports that a
+// port was taken between its reservation and the daemon's bind (retry), the
+// nodes it started are discarded and the whole set starts again on new
+// ports, at most five times.
+func startWithRetries[N any](t testing.TB, what string, start func() ([]N, bool, error), discard func(N)) []N {
+	t.Helper()
 	const attempts = 5
 	for attempt := 1; ; attempt++ {
-		nodes, retry, err := tryStartCluster(t, specs)
+		nodes, retry, err := start()
 		if err == nil {
 			return nodes
 		}
 		for _, n := range nodes {
-			n.stop(t)
+			discard(n)
 		}
 		if !retry || attempt == attempts {
-			t.Fatalf("start cluster (attempt %d): %v", attempt, err)
+			t.Fatalf("%s (attempt %d): %v", what, attempt, err)
 		}
-		t.Logf("start cluster: %v; retrying on new ports", err)
+		t.Logf("%s: %v; retrying on new ports", what, err)
 	}
 }
 

@@ -7,12 +7,14 @@ import (
 
 // ChatMessage is one message of the chat, whatever protocol carried it.
 type ChatMessage struct {
-	Protocol string    `json:"protocol"`
-	Origin   string    `json:"origin"`
-	ID       uint32    `json:"id"`
-	Text     string    `json:"text"`
-	From     string    `json:"from"`
-	Time     time.Time `json:"time"`
+	Protocol string `json:"protocol"`
+	Origin   string `json:"origin"`
+	ID       uint32 `json:"id"`
+	Text     string `json:"text"`
+	// From is the address the message came from; it is empty for
+	// messages this node sent itself, which the bridge never relays.
+	From string    `json:"from"`
+	Time time.Time `json:"time"`
 }
 
 // ChatLog keeps every message the node has seen, oldest first. It is the one

@@ -26,6 +26,13 @@ type Sayer interface {
 	Say(text string) error
 }
 
+// Relayer is a protocol that can carry a message first seen on another
+// protocol; the bridge uses it. origin is the name the message came with
+// (a Peerster origin, a whisper nick, a p2p identity).
+type Relayer interface {
+	Relay(origin, text string) error
+}
+
 // PeerAdder is a protocol that can be told about a new peer.
 type PeerAdder interface {
 	AddPeer(addr string) error

@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -23,6 +24,7 @@ import (
 	"github.com/peerster-chat/Peerster/gossiper/digits"
 	"github.com/peerster-chat/Peerster/gossiper/peerster"
 	"github.com/peerster-chat/Peerster/gossiper/web"
+	"github.com/peerster-chat/Peerster/gossiper/whisper"
 	"github.com/peerster-chat/Peerster/messages"
 	"github.com/sirupsen/logrus"
 )
@@ -43,6 +45,12 @@ type options struct {
 	// guiPort is 0 when the GUI is off.
 	guiPort    uint16
 	guiPortSet bool
+	// whisperAddr is empty when the whispernet is off.
+	whisperAddr      string
+	whisperPeers     []string
+	whisperDiscovery bool
+	bridge           bool
+	dataDir          string
 }
 
 // usageError is a bad flag value: exit status 2 and one line on stderr.
@@ -66,6 +74,11 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	digit := fs.String("digit", "", "initial own digit, 0-9 (default: none until one is set)")
 	console := fs.Bool("console", false, "read commands from stdin: +ip:port, a digit, ?, !, a, or a chat message")
 	guiPort := fs.String("GUIPort", "", "TCP port of the web GUI on 127.0.0.1; 0 disables it (default: the -UIPort number)")
+	whisperAddr := fs.String("whisperAddr", "", "TCP ip:port to accept whispernet peers on; empty disables the whispernet")
+	whisperPeers := fs.String("whisperPeers", "", "comma separated whispernet peers (ip:port) to dial")
+	whisperDiscovery := fs.Bool("whisperDiscovery", false, "announce and find whispernet peers by UDP broadcast on port 5555")
+	bridge := fs.Bool("bridge", false, "relay chat between the enabled protocols")
+	dataDir := fs.String("dataDir", "", "directory for state that survives a restart and received files (default: none)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stderr)
@@ -139,6 +152,28 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		}
 		o.guiPort, o.guiPortSet = uint16(p), true
 	}
+	if *whisperAddr != "" {
+		ap, err := messages.ParseWhisperAddr(*whisperAddr)
+		if err != nil {
+			return o, usageError{"bad -whisperAddr: " + err.Error()}
+		}
+		o.whisperAddr = ap.String()
+	}
+	if strings.TrimSpace(*whisperPeers) != "" {
+		for _, p := range strings.Split(*whisperPeers, ",") {
+			ap, err := messages.ParseWhisperAddr(strings.TrimSpace(p))
+			if err != nil {
+				return o, usageError{"bad -whisperPeers: " + err.Error()}
+			}
+			o.whisperPeers = append(o.whisperPeers, ap.String())
+		}
+	}
+	o.whisperDiscovery = *whisperDiscovery
+	if o.whisperAddr == "" && (o.whisperPeers != nil || o.whisperDiscovery) {
+		return o, usageError{"-whisperPeers and -whisperDiscovery need -whisperAddr, the address our messages carry"}
+	}
+	o.bridge = *bridge
+	o.dataDir = *dataDir
 	return o, nil
 }
 
@@ -218,7 +253,40 @@ func run(args []string) int {
 		}
 	}
 
-	node.SetIdentity(gossiper.Identity{Name: opts.name, GossipAddr: tr.LocalAddr().String(), DigitAddr: opts.digitAddr})
+	if opts.dataDir != "" {
+		if err := os.MkdirAll(opts.dataDir, 0o755); err != nil {
+			log.WithError(err).Error("cannot create the data directory")
+			return 1
+		}
+	}
+	if opts.whisperAddr != "" {
+		ln, err := net.Listen("tcp", opts.whisperAddr)
+		if err != nil {
+			log.WithError(err).Error("cannot listen on the whisper address")
+			return 1
+		}
+		cfg := whisper.Config{
+			Addr: opts.whisperAddr, Peers: opts.whisperPeers, Nick: opts.name,
+			Discovery: opts.whisperDiscovery, Log: log,
+		}
+		if opts.dataDir != "" {
+			cfg.DownloadDir = filepath.Join(opts.dataDir, "downloads")
+		}
+		w, err := whisper.New(cfg, ln, node)
+		if err != nil {
+			ln.Close()
+			log.WithError(err).Error("cannot start the whispernet")
+			return 1
+		}
+		node.Register(w)
+	}
+	if opts.bridge {
+		node.EnableBridge()
+	}
+
+	node.SetIdentity(gossiper.Identity{
+		Name: opts.name, GossipAddr: tr.LocalAddr().String(), DigitAddr: opts.digitAddr, WhisperAddr: opts.whisperAddr,
+	})
 	if opts.guiPort != 0 {
 		ln, err := net.Listen("tcp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(int(opts.guiPort))))
 		switch {

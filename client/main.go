@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 
 	"github.com/peerster-chat/Peerster/gossiper/peerster"
@@ -68,6 +69,7 @@ func parse(args []string, stderr io.Writer) (int, *messages.Message, error) {
 	name := fs.String("name", "", "new origin name of the gossiper")
 	digit := fs.String("digit", "", "set the gossiper's own digit, 0-9")
 	pull := fs.String("pull", "", "ip:port of a digit node for the gossiper to pull now")
+	file := fs.String("file", "", "path of a file to send to the whispernet")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stderr)
@@ -86,16 +88,16 @@ func parse(args []string, stderr io.Writer) (int, *messages.Message, error) {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	actions := 0
-	for _, a := range []string{"msg", "node", "name", "digit", "pull"} {
+	for _, a := range []string{"msg", "node", "name", "digit", "pull", "file"} {
 		if set[a] {
 			actions++
 		}
 	}
 	switch {
 	case actions == 0:
-		return 0, nil, usageError{"nothing to do: give one of -msg, -node, -name, -digit, -pull"}
+		return 0, nil, usageError{"nothing to do: give one of -msg, -node, -name, -digit, -pull, -file"}
 	case actions > 1:
-		return 0, nil, usageError{"one action per call: give only one of -msg, -node, -name, -digit, -pull"}
+		return 0, nil, usageError{"one action per call: give only one of -msg, -node, -name, -digit, -pull, -file"}
 	}
 	m := &messages.Message{}
 	switch {
@@ -128,6 +130,36 @@ func parse(args []string, stderr io.Writer) (int, *messages.Message, error) {
 			return 0, nil, usageError{"bad -pull: " + err.Error()}
 		}
 		m.Pull = &addr
+	case set["file"]:
+		path, err := checkFile(*file)
+		if err != nil {
+			return 0, nil, usageError{"bad -file: " + err.Error()}
+		}
+		m.File = &path
 	}
 	return int(port), m, nil
+}
+
+// checkFile makes path absolute, since the gossiper runs in another
+// directory, and refuses what the gossiper would refuse: the file travels
+// in one whisper message, base64 encoded.
+func checkFile(path string) (string, error) {
+	if path == "" {
+		return "", errors.New("empty path")
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	st, err := os.Stat(abs)
+	if err != nil {
+		return "", err
+	}
+	if !st.Mode().IsRegular() {
+		return "", fmt.Errorf("%s is not a regular file", path)
+	}
+	if st.Size() > messages.MaxWhisperFile {
+		return "", fmt.Errorf("%s has %d bytes, at most %d can be sent", path, st.Size(), messages.MaxWhisperFile)
+	}
+	return abs, nil
 }

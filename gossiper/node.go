@@ -33,6 +33,12 @@ type Relayer interface {
 	Relay(origin, text string) error
 }
 
+// FileSender is a protocol that can send a file (the whispernet's file
+// transfer).
+type FileSender interface {
+	SendFile(path string) error
+}
+
 // PeerAdder is a protocol that can be told about a new peer.
 type PeerAdder interface {
 	AddPeer(addr string) error
@@ -66,6 +72,8 @@ type Identity struct {
 	Name       string `json:"name"`
 	GossipAddr string `json:"gossipAddr"`
 	DigitAddr  string `json:"digitAddr"`
+	// WhisperAddr is empty when the whispernet is off.
+	WhisperAddr string `json:"whisperAddr,omitempty"`
 }
 
 // Host is what a protocol needs from the node: somewhere to print protocol
@@ -82,6 +90,7 @@ type Node struct {
 	chat      *ChatLog
 	log       logrus.FieldLogger
 	protocols []Protocol
+	bridge    bool
 
 	idMu sync.Mutex
 	id   Identity
@@ -167,6 +176,17 @@ func (n *Node) Publish(ev Event) { n.bus.Publish(ev) }
 func (n *Node) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if n.bridge {
+		// Subscribed before any protocol runs, so no message is missed;
+		// the stream ends when the bus is closed below.
+		sub := n.bus.Subscribe(bridgeBuffer, false)
+		bridged := make(chan struct{})
+		go func() {
+			defer close(bridged)
+			n.runBridge(sub)
+		}()
+		defer func() { <-bridged }()
+	}
 	var wg sync.WaitGroup
 	errs := make([]error, len(n.protocols))
 	for i, p := range n.protocols {
@@ -187,6 +207,11 @@ func (n *Node) Run(ctx context.Context) error {
 // Say sends text to every protocol that can carry chat.
 func (n *Node) Say(text string) error {
 	return dispatch(n, "send a chat message", func(s Sayer) error { return s.Say(text) })
+}
+
+// SendFile sends the file at path through every protocol that carries files.
+func (n *Node) SendFile(path string) error {
+	return dispatch(n, "send a file", func(f FileSender) error { return f.SendFile(path) })
 }
 
 // Command carries out one console line: a command of the first protocol

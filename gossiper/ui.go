@@ -61,6 +61,11 @@ func (n *Node) handleClient(m *messages.Message, log logrus.FieldLogger) {
 	if m.Pull != nil {
 		n.clientCommand("+"+*m.Pull, "pull", log)
 	}
+	if m.File != nil {
+		if err := n.SendFile(*m.File); err != nil {
+			log.WithError(err).Warn("client file refused")
+		}
+	}
 	if m.Text != "" {
 		if err := n.Say(m.Text); err != nil {
 			log.WithError(err).Warn("client message refused")

@@ -35,7 +35,7 @@ var ErrNoAction = errors.New("client message carries no text and no action")
 
 // HasAction reports whether the message asks the gossiper to do anything.
 func (m *Message) HasAction() bool {
-	return m.Text != "" || m.Node != nil || m.Name != nil || m.Digit != nil || m.Pull != nil
+	return m.Text != "" || m.File != nil || m.Node != nil || m.Name != nil || m.Digit != nil || m.Pull != nil
 }
 
 // EncodeClient encodes a client request and checks it fits one datagram.

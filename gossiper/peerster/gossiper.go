@@ -156,7 +156,16 @@ func (g *Gossiper) Say(text string) error {
 	if text == "" {
 		return errors.New("peerster: empty message")
 	}
-	return g.call(func() error { return g.handleClient(text) })
+	return g.call(func() error { return g.originate(text, true) })
+}
+
+// Relay implements gossiper.Relayer: a message from another protocol goes
+// out as a message of ours with the text "origin: text".
+func (g *Gossiper) Relay(origin, text string) error {
+	if text == "" {
+		return errors.New("peerster: empty message")
+	}
+	return g.call(func() error { return g.originate(origin+": "+text, false) })
 }
 
 // AddPeer implements gossiper.PeerAdder.
@@ -291,11 +300,14 @@ func (g *Gossiper) handlePacket(from netip.AddrPort, pkt *messages.GossipPacket)
 	}
 }
 
-func (g *Gossiper) handleClient(text string) error {
+// originate sends text as a message of ours. A client's message is printed
+// as CLIENT MESSAGE and added to the chat; a bridged one is already in the
+// chat under the protocol it came from, and no client sent it.
+func (g *Gossiper) originate(text string, fromClient bool) error {
 	if g.cfg.Simple {
-		return g.sayBroadcast(text)
+		return g.sayBroadcast(text, fromClient)
 	}
-	return g.sayRumor(text)
+	return g.sayRumor(text, fromClient)
 }
 
 // print queues protocol lines; they are published together once the

@@ -7,27 +7,32 @@ import (
 	"github.com/peerster-chat/Peerster/vclock"
 )
 
-// sayRumor makes a client message our next rumor and starts mongering it.
-func (g *Gossiper) sayRumor(text string) error {
+// sayRumor makes text our next rumor and starts mongering it.
+func (g *Gossiper) sayRumor(text string, fromClient bool) error {
 	r := &messages.RumorMessage{Origin: g.name, ID: g.store.next(g.name), Text: text}
 	// A rumor that cannot be sent (too large) is refused before it is
 	// printed or stored.
-	if err := g.accept(r, ""); err != nil {
+	if err := g.accept(r, "", fromClient); err != nil {
 		return err
 	}
-	g.print(clientLine(text), peersLine(g.peers))
+	if fromClient {
+		g.print(clientLine(text), peersLine(g.peers))
+	}
 	g.startMongering(vclock.Message{Origin: r.Origin, ID: r.ID}, netip.AddrPort{})
 	return nil
 }
 
 // accept stores a rumor that is next in its origin's sequence.
-func (g *Gossiper) accept(r *messages.RumorMessage, from string) error {
+// Only our bridged rumors stay out of the chat (record false).
+func (g *Gossiper) accept(r *messages.RumorMessage, from string, record bool) error {
 	if _, err := g.store.add(r); err != nil {
 		return err
 	}
 	g.status = nil
 	g.fresh = freshRumor{msg: vclock.Message{Origin: r.Origin, ID: r.ID}, at: g.cfg.Clock.Now(), set: true}
-	g.record(r.Origin, r.ID, r.Text, from)
+	if record {
+		g.record(r.Origin, r.ID, r.Text, from)
+	}
 	return nil
 }
 
@@ -40,7 +45,7 @@ func (g *Gossiper) handleRumor(from netip.AddrPort, r *messages.RumorMessage) {
 	g.print(rumorLine(r, from), peersLine(g.peers))
 	isNew := r.ID == g.store.next(r.Origin)
 	if isNew {
-		if err := g.accept(r, from.String()); err != nil {
+		if err := g.accept(r, from.String(), true); err != nil {
 			// Only a rumor that re-encodes larger than it came can fail.
 			g.log.WithField("peer", from).WithField("origin", r.Origin).WithError(err).Warn("rumor not stored")
 			isNew = false

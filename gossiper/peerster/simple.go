@@ -9,14 +9,16 @@ import (
 
 // sayBroadcast sends a client message to every peer in simple mode, with us
 // as original sender and relay.
-func (g *Gossiper) sayBroadcast(text string) error {
+func (g *Gossiper) sayBroadcast(text string, fromClient bool) error {
 	m := &messages.SimpleMessage{OriginalName: g.name, RelayPeerAddr: g.self.String(), Contents: text}
 	b, err := messages.EncodePacket(&messages.GossipPacket{Simple: m})
 	if err != nil {
 		return err
 	}
-	g.print(clientLine(text), peersLine(g.peers))
-	g.record(g.name, 0, text, "")
+	if fromClient {
+		g.print(clientLine(text), peersLine(g.peers))
+		g.record(g.name, 0, text, "")
+	}
 	for _, p := range g.peers.addrs {
 		g.write(p, b)
 	}

@@ -1,0 +1,114 @@
+package whisper
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/peerster-chat/Peerster/messages"
+	"github.com/sirupsen/logrus"
+)
+
+// accept starts reading a new connection unless we are at the cap or its
+// host is banned.
+func (w *Whisper) accept(conn net.Conn) {
+	log := w.log.WithField("peer", conn.RemoteAddr().String())
+	ip := remoteIP(conn)
+	now := w.cfg.Clock.Now()
+	w.mu.Lock()
+	switch {
+	case w.inbound >= w.cfg.MaxInbound:
+		w.mu.Unlock()
+		log.WithField("max", w.cfg.MaxInbound).Warn("connection refused: too many peers")
+		conn.Close()
+		return
+	case ip.IsValid() && w.bans.banned(ip.String(), now):
+		w.mu.Unlock()
+		log.Info("connection refused: host banned for flooding")
+		conn.Close()
+		return
+	}
+	w.inbound++
+	w.mu.Unlock()
+	w.wg.Add(1)
+	go w.read(conn, ip, log)
+}
+
+// read handles one accepted, read-only connection until it ends, sends
+// malformed input, or floods us.
+func (w *Whisper) read(conn net.Conn, ip netip.Addr, log logrus.FieldLogger) {
+	defer w.wg.Done()
+	defer func() {
+		conn.Close()
+		w.mu.Lock()
+		w.inbound--
+		w.mu.Unlock()
+	}()
+	stop := context.AfterFunc(w.ctx, func() { conn.Close() })
+	defer stop()
+	log.Debug("peer connected")
+	dec := messages.NewWhisperDecoder(conn)
+	limit := newBucket(w.cfg.Rate, w.cfg.Burst, w.cfg.Clock.Now())
+	// The connection's peer is known by the Addr of its first message:
+	// on loopback every peer shares an IP.
+	var first string
+	for {
+		m, err := dec.Decode()
+		if err != nil {
+			if err == io.EOF || w.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				log.Debug("peer disconnected")
+			} else {
+				log.WithError(err).Warn("connection closed: bad input")
+			}
+			return
+		}
+		now := w.cfg.Clock.Now()
+		if first == "" {
+			first = m.Addr
+			if ap, err := messages.ParseWhisperAddr(m.Addr); err == nil {
+				first = ap.String()
+			}
+			log = log.WithField("addr", first)
+			w.mu.Lock()
+			banned := w.bans.banned(first, now)
+			w.mu.Unlock()
+			if banned {
+				log.Info("connection refused: peer banned for flooding")
+				return
+			}
+		}
+		if !limit.take(now) {
+			w.ban(first, ip, now)
+			log.WithField("rate", w.cfg.Rate).WithField("burst", w.cfg.Burst).
+				WithField("for", w.cfg.BanFor).Warn("flood: connection closed and peer banned")
+			return
+		}
+		w.receive(m, log)
+	}
+}
+
+// ban refuses a flooding peer for BanFor: its Addr, and its host unless
+// that is loopback, which honest local peers share. We stop writing to it.
+func (w *Whisper) ban(addr string, ip netip.Addr, now time.Time) {
+	until := now.Add(w.cfg.BanFor)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.bans.add(addr, until, now)
+	if ip.IsValid() && !ip.IsLoopback() {
+		w.bans.add(ip.String(), until, now)
+	}
+	if p, ok := w.peers[addr]; ok {
+		p.cancel()
+		delete(w.peers, addr)
+	}
+}
+
+func remoteIP(conn net.Conn) netip.Addr {
+	if tcp, ok := conn.RemoteAddr().(*net.TCPAddr); ok {
+		return tcp.AddrPort().Addr().Unmap()
+	}
+	return netip.Addr{}
+}

@@ -1,0 +1,160 @@
+package whisper
+
+import "time"
+
+// seenIDs remembers message IDs for a window and up to a count, oldest
+// forgotten first: the seed's "forget old message IDs", so the node does not
+// slowly use all memory as pdxgo does.
+type seenIDs struct {
+	window time.Duration
+	max    int
+	at     map[string]time.Time
+	order  []seenEntry // arrival order; head is the oldest kept
+	head   int
+}
+
+type seenEntry struct {
+	id string
+	at time.Time
+}
+
+func newSeenIDs(window time.Duration, max int) *seenIDs {
+	return &seenIDs{window: window, max: max, at: make(map[string]time.Time)}
+}
+
+// add records id and reports whether it was new.
+func (s *seenIDs) add(id string, now time.Time) bool {
+	s.expire(now)
+	if _, ok := s.at[id]; ok {
+		return false
+	}
+	s.at[id] = now
+	s.order = append(s.order, seenEntry{id, now})
+	return true
+}
+
+func (s *seenIDs) expire(now time.Time) {
+	for s.head < len(s.order) {
+		e := s.order[s.head]
+		if len(s.at) < s.max && now.Sub(e.at) < s.window {
+			break
+		}
+		delete(s.at, e.id)
+		s.order[s.head] = seenEntry{}
+		s.head++
+	}
+	// Reclaim the dead prefix once it is half the slice.
+	if s.head > 0 && s.head >= len(s.order)/2 {
+		s.order = append(s.order[:0:0], s.order[s.head:]...)
+		s.head = 0
+	}
+}
+
+func (s *seenIDs) len() int { return len(s.at) }
+
+// backlog keeps the last few messages, encoded, for newly connected peers.
+type backlog struct {
+	entries []backlogEntry
+	next    int
+	full    bool
+}
+
+type backlogEntry struct {
+	addr string
+	b    []byte
+}
+
+func newBacklog(n int) *backlog { return &backlog{entries: make([]backlogEntry, n)} }
+
+func (l *backlog) add(addr string, b []byte) {
+	if len(l.entries) == 0 {
+		return
+	}
+	l.entries[l.next] = backlogEntry{addr, b}
+	l.next = (l.next + 1) % len(l.entries)
+	l.full = l.full || l.next == 0
+}
+
+// forPeer is the backlog oldest first, without the peer's own messages.
+func (l *backlog) forPeer(addr string) [][]byte {
+	var out [][]byte
+	n := l.next
+	start := 0
+	if l.full {
+		n, start = len(l.entries), l.next
+	}
+	for i := 0; i < n; i++ {
+		e := l.entries[(start+i)%len(l.entries)]
+		if e.addr != addr {
+			out = append(out, e.b)
+		}
+	}
+	return out
+}
+
+func (w *Whisper) backlogFor(addr string) [][]byte {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.backlog.forPeer(addr)
+}
+
+// bans are the peers refused for a while after flooding, by Addr or IP.
+type bans struct{ until map[string]time.Time }
+
+// maxBans bounds the table; past it, the bans closest to their end go.
+const maxBans = 4096
+
+func newBans() *bans { return &bans{until: make(map[string]time.Time)} }
+
+func (b *bans) add(key string, until time.Time, now time.Time) {
+	if len(b.until) >= maxBans {
+		for k, t := range b.until {
+			if !t.After(now) {
+				delete(b.until, k)
+			}
+		}
+	}
+	for len(b.until) >= maxBans {
+		var soonest string
+		for k, t := range b.until {
+			if soonest == "" || t.Before(b.until[soonest]) {
+				soonest = k
+			}
+		}
+		delete(b.until, soonest)
+	}
+	b.until[key] = until
+}
+
+func (b *bans) banned(key string, now time.Time) bool {
+	t, ok := b.until[key]
+	if ok && !t.After(now) {
+		delete(b.until, key)
+		return false
+	}
+	return ok
+}
+
+// bucket is a token bucket: the flood limit of one connection.
+type bucket struct {
+	rate   float64
+	burst  float64
+	tokens float64
+	last   time.Time
+}
+
+func newBucket(rate float64, burst int, now time.Time) *bucket {
+	return &bucket{rate: rate, burst: float64(burst), tokens: float64(burst), last: now}
+}
+
+func (b *bucket) take(now time.Time) bool {
+	if elapsed := now.Sub(b.last).Seconds(); elapsed > 0 {
+		b.tokens = min(b.burst, b.tokens+elapsed*b.rate)
+	}
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}

@@ -1,0 +1,202 @@
+package whisper
+
+import (
+	"context"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sirupsen/logrus"
+)
+
+// peer is our write-only connection to one Addr, with its own goroutine and
+// bounded queue, so that a slow or dead peer never holds up the others.
+type peer struct {
+	w      *Whisper
+	addr   string
+	log    logrus.FieldLogger
+	ctx    context.Context
+	cancel context.CancelFunc
+	queue  chan []byte
+
+	// configured peers (flags, discovery) are redialled for ever; peers
+	// learned from a message are forgotten after ForgetAfter of failures.
+	// Guarded by w.mu.
+	configured bool
+
+	connected atomic.Bool
+	// overflow is set when the queue filled up: the connection is closed
+	// and what was queued is thrown away before the next one.
+	overflow atomic.Bool
+	connMu   sync.Mutex
+	conn     net.Conn
+}
+
+func newPeer(w *Whisper, addr string, configured bool) *peer {
+	ctx, cancel := context.WithCancel(w.ctx)
+	return &peer{
+		w: w, addr: addr, configured: configured,
+		log: w.log.WithField("peer", addr),
+		ctx: ctx, cancel: cancel,
+		queue: make(chan []byte, w.cfg.QueueLen),
+	}
+}
+
+// send queues b without ever blocking the caller.
+func (p *peer) send(b []byte) {
+	select {
+	case p.queue <- b:
+	default:
+		if p.overflow.CompareAndSwap(false, true) {
+			p.log.WithField("queued", cap(p.queue)).Warn("peer cannot keep up: connection dropped with its queue")
+			p.closeConn()
+		}
+	}
+}
+
+func (p *peer) closeConn() {
+	p.connMu.Lock()
+	if p.conn != nil {
+		p.conn.Close()
+	}
+	p.connMu.Unlock()
+}
+
+func (p *peer) setConn(c net.Conn) {
+	p.connMu.Lock()
+	p.conn = c
+	p.connMu.Unlock()
+}
+
+func (p *peer) dropQueued() {
+	for {
+		select {
+		case <-p.queue:
+		default:
+			return
+		}
+	}
+}
+
+// run dials, writes until the connection fails, and dials again with
+// backoff, until the node stops or the peer is given up.
+func (p *peer) run() {
+	defer p.w.wg.Done()
+	defer p.w.forget(p)
+	defer p.cancel()
+	cfg := p.w.cfg
+	backoff := cfg.BackoffMin
+	var failingSince time.Time
+	for {
+		conn, err := p.dial()
+		if err != nil {
+			if p.ctx.Err() != nil {
+				return
+			}
+			now := cfg.Clock.Now()
+			if failingSince.IsZero() {
+				failingSince = now
+			}
+			p.w.mu.Lock()
+			configured := p.configured
+			p.w.mu.Unlock()
+			if !configured && now.Sub(failingSince) >= cfg.ForgetAfter {
+				p.log.WithError(err).Info("peer forgotten: unreachable")
+				return
+			}
+			p.log.WithError(err).Debug("dial failed")
+		} else {
+			failingSince, backoff = time.Time{}, cfg.BackoffMin
+			p.serve(conn)
+			if p.ctx.Err() != nil {
+				return
+			}
+		}
+		if !p.sleep(backoff) {
+			return
+		}
+		backoff = min(2*backoff, cfg.BackoffMax)
+	}
+}
+
+func (p *peer) dial() (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(p.ctx, p.w.cfg.DialTimeout)
+	defer cancel()
+	return p.w.cfg.Dial.DialContext(ctx, "tcp", p.addr)
+}
+
+// sleep waits about d, jittered so that peers that failed together do not
+// redial together; false means the peer was stopped meanwhile.
+func (p *peer) sleep(d time.Duration) bool {
+	d = p.w.jitter(d)
+	done := make(chan struct{})
+	t := p.w.cfg.Clock.AfterFunc(d, func() { close(done) })
+	select {
+	case <-done:
+		return true
+	case <-p.ctx.Done():
+		t.Stop()
+		return false
+	}
+}
+
+// serve writes the backlog and then the queue to conn until a write fails,
+// the peer closes the connection, or the peer is stopped.
+func (p *peer) serve(conn net.Conn) {
+	p.setConn(conn)
+	p.connected.Store(true)
+	p.log.Info("connected")
+	// The peer never writes on this connection (pdxgo does not, nor do
+	// we); a read returns when it closes, so a dead peer is noticed
+	// before our next write.
+	gone := make(chan struct{})
+	p.w.wg.Add(1)
+	go func() {
+		defer p.w.wg.Done()
+		defer close(gone)
+		var one [1]byte
+		if n, _ := conn.Read(one[:]); n > 0 {
+			p.log.Warn("peer wrote on a write-only connection: closed")
+		}
+		conn.Close()
+	}()
+	defer func() {
+		conn.Close()
+		<-gone
+		p.connected.Store(false)
+		p.setConn(nil)
+		p.log.Info("disconnected")
+	}()
+	if p.overflow.Swap(false) {
+		p.dropQueued()
+	}
+	for _, b := range p.w.backlogFor(p.addr) {
+		if !p.write(conn, b) {
+			return
+		}
+	}
+	for {
+		select {
+		case <-p.ctx.Done():
+			return
+		case <-gone:
+			return
+		case b := <-p.queue:
+			if p.overflow.Load() || !p.write(conn, b) {
+				return
+			}
+		}
+	}
+}
+
+func (p *peer) write(conn net.Conn, b []byte) bool {
+	conn.SetWriteDeadline(time.Now().Add(p.w.cfg.WriteTimeout))
+	if _, err := conn.Write(b); err != nil {
+		if p.ctx.Err() == nil && !p.overflow.Load() {
+			p.log.WithError(err).Info("write failed")
+		}
+		return false
+	}
+	return true
+}

@@ -1,0 +1,312 @@
+package whisper
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/peerster-chat/Peerster/gossiper"
+	"github.com/peerster-chat/Peerster/messages"
+	"github.com/sirupsen/logrus"
+)
+
+// ProtocolName tags the whispernet's events, lines and chat messages.
+const ProtocolName = "whisper"
+
+// Whisper is one node of the whispernet.
+type Whisper struct {
+	cfg  Config
+	self string
+	ln   net.Listener
+	host gossiper.Host
+	log  logrus.FieldLogger
+
+	// ctx stops every goroutine the node started; Run cancels it.
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	nick    string
+	peers   map[string]*peer
+	seen    *seenIDs
+	backlog *backlog
+	bans    *bans
+	inbound int
+}
+
+// New returns a node accepting peers on ln, which must listen on cfg.Addr.
+// Peers in cfg.Peers are dialled when Run starts.
+func New(cfg Config, ln net.Listener, host gossiper.Host) (*Whisper, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	self, err := messages.ParseWhisperAddr(cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("whisper: own address: %w", err)
+	}
+	for _, p := range cfg.Peers {
+		if _, err := messages.ParseWhisperAddr(p); err != nil {
+			return nil, fmt.Errorf("whisper: peer: %w", err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Whisper{
+		cfg:     cfg,
+		self:    self.String(),
+		ln:      ln,
+		host:    host,
+		log:     cfg.Log.WithField("protocol", ProtocolName),
+		ctx:     ctx,
+		cancel:  cancel,
+		nick:    cfg.Nick,
+		peers:   make(map[string]*peer),
+		seen:    newSeenIDs(cfg.SeenWindow, cfg.SeenMax),
+		backlog: newBacklog(cfg.Backlog),
+		bans:    newBans(),
+	}, nil
+}
+
+// Name implements gossiper.Protocol.
+func (w *Whisper) Name() string { return ProtocolName }
+
+// Addr is our address as it goes into our messages.
+func (w *Whisper) Addr() string { return w.self }
+
+// Run accepts peers and dials the configured ones until ctx is cancelled;
+// then it closes every connection and waits for its goroutines.
+func (w *Whisper) Run(ctx context.Context) error {
+	defer w.wg.Wait()
+	defer w.cancel()
+	stop := context.AfterFunc(ctx, w.cancel)
+	defer stop()
+	for _, p := range w.cfg.Peers {
+		w.ensurePeer(p, true)
+	}
+	if w.cfg.Discovery {
+		conn, err := listenDiscovery(w.cfg.DiscoveryPort)
+		if err != nil {
+			return fmt.Errorf("whisper discovery: %w", err)
+		}
+		w.wg.Add(2)
+		go w.listenAnnouncements(conn)
+		go w.announce(conn)
+	}
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		<-w.ctx.Done()
+		w.ln.Close()
+	}()
+	for {
+		conn, err := w.ln.Accept()
+		if err != nil {
+			if w.ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return fmt.Errorf("whisper: listener closed: %w", err)
+			}
+			// Out of descriptors, say: wait rather than spin.
+			w.log.WithError(err).Warn("accept failed")
+			select {
+			case <-w.ctx.Done():
+			case <-time.After(50 * time.Millisecond):
+			}
+			continue
+		}
+		w.accept(conn)
+	}
+}
+
+// Say implements gossiper.Sayer: text goes to every peer under our nick.
+func (w *Whisper) Say(text string) error {
+	w.mu.Lock()
+	nick := w.nick
+	w.mu.Unlock()
+	return w.originate(&messages.WhisperMessage{Nick: nick, Body: text})
+}
+
+// Relay implements gossiper.Relayer: a message first seen on another
+// protocol goes out as ours with its origin as nick.
+func (w *Whisper) Relay(origin, text string) error {
+	return w.originate(&messages.WhisperMessage{Nick: origin, Body: text})
+}
+
+// Rename implements gossiper.Renamer: our nick follows the node's name.
+func (w *Whisper) Rename(name string) error {
+	w.mu.Lock()
+	w.nick = name
+	w.mu.Unlock()
+	return nil
+}
+
+// originate fills in Addr, Timestamp and the hashed ID of a message of ours
+// and sends it to every peer. It is not added to the chat: the user's text
+// is already there from Peerster, a bridged one from its own protocol.
+func (w *Whisper) originate(m *messages.WhisperMessage) error {
+	if m.Body == "" {
+		return errors.New("whisper: empty message")
+	}
+	m.Addr = w.self
+	m.Timestamp = w.cfg.Clock.Now().Unix()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	// The same text twice in one second would hash to the same ID and be
+	// taken for a duplicate: the second goes a second later.
+	for {
+		m.ID = messages.WhisperHashID(m.Addr, m.Body, m.Timestamp)
+		if w.seen.add(m.ID, w.cfg.Clock.Now()) {
+			break
+		}
+		m.Timestamp++
+	}
+	b, err := messages.EncodeWhisper(m)
+	if err != nil {
+		return fmt.Errorf("whisper: %w", err)
+	}
+	w.backlog.add(m.Addr, b)
+	w.broadcastLocked("", b)
+	return nil
+}
+
+// receive handles one message read from a peer.
+func (w *Whisper) receive(m *messages.WhisperMessage, log logrus.FieldLogger) {
+	log = log.WithField("origin", m.Addr).WithField("id", m.ID)
+	if m.Body == "" && m.FileContents == "" {
+		// The README: payloads without a Body are ignored, for extensions.
+		log.Debug("message without Body ignored")
+		return
+	}
+	addr, err := messages.ParseWhisperAddr(m.Addr)
+	if err != nil {
+		log.WithError(err).Info("message dropped: bad Addr")
+		return
+	}
+	m.Addr = addr.String()
+	if m.ID == "" {
+		log.Info("message dropped: no ID")
+		return
+	}
+	if err := m.CheckHash(); err != nil {
+		log.WithError(err).Warn("message dropped")
+		return
+	}
+	now := w.cfg.Clock.Now()
+	if t := m.Time(); !t.IsZero() && t.Before(now.Add(-w.cfg.SeenWindow)) {
+		log.WithField("time", t).Debug("message dropped: older than the ID memory")
+		return
+	}
+
+	w.mu.Lock()
+	if w.bans.banned(m.Addr, now) {
+		w.mu.Unlock()
+		log.Debug("message dropped: its Addr is banned")
+		return
+	}
+	if !w.seen.add(m.ID, now) {
+		w.mu.Unlock()
+		return
+	}
+	if m.Body != "" {
+		// pdxgo crashes on an empty Body: a file without one stays here.
+		b, err := messages.EncodeWhisper(m)
+		if err != nil {
+			log.WithError(err).Warn("message not relayed")
+		} else {
+			w.backlog.add(m.Addr, b)
+			w.broadcastLocked(m.Addr, b)
+		}
+	}
+	if m.Addr != w.self {
+		w.ensurePeerLocked(m.Addr, false)
+	}
+	w.mu.Unlock()
+
+	text := m.Body
+	if m.FileContents != "" {
+		text = w.receiveFile(m, log)
+	}
+	origin := m.Nick
+	if origin == "" {
+		origin = m.Addr
+	}
+	w.host.Print(ProtocolName, "WHISPER origin "+gossiper.Printable(origin)+" from "+m.Addr+" contents "+gossiper.Printable(text))
+	w.host.Record(gossiper.ChatMessage{Protocol: ProtocolName, Origin: origin, Text: text, From: m.Addr, Time: now})
+}
+
+// broadcastLocked queues b for every peer but except (the message's Addr).
+func (w *Whisper) broadcastLocked(except string, b []byte) {
+	for addr, p := range w.peers {
+		if addr != except {
+			p.send(b)
+		}
+	}
+}
+
+// ensurePeer starts writing to addr unless we already do.
+func (w *Whisper) ensurePeer(addr string, configured bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.ensurePeerLocked(addr, configured)
+}
+
+func (w *Whisper) ensurePeerLocked(addr string, configured bool) {
+	if addr == w.self || w.ctx.Err() != nil {
+		return
+	}
+	if p, ok := w.peers[addr]; ok {
+		p.configured = p.configured || configured
+		return
+	}
+	if w.bans.banned(addr, w.cfg.Clock.Now()) {
+		return
+	}
+	if len(w.peers) >= w.cfg.MaxPeers {
+		w.log.WithField("peer", addr).Debug("peer not dialled: peer table full")
+		return
+	}
+	p := newPeer(w, addr, configured)
+	w.peers[addr] = p
+	w.wg.Add(1)
+	go p.run()
+}
+
+// forget removes p once it has given up.
+func (w *Whisper) forget(p *peer) {
+	w.mu.Lock()
+	if w.peers[p.addr] == p {
+		delete(w.peers, p.addr)
+	}
+	w.mu.Unlock()
+}
+
+// PeerStates lists the peers we write to and whether each is connected.
+func (w *Whisper) PeerStates() []PeerState {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make([]PeerState, 0, len(w.peers))
+	for addr, p := range w.peers {
+		out = append(out, PeerState{Addr: addr, Connected: p.connected.Load()})
+	}
+	return out
+}
+
+// PeerState is one peer as PeerStates reports it.
+type PeerState struct {
+	Addr      string
+	Connected bool
+}
+
+// jitter spreads d over 75–125% so peers that failed together do not all
+// come back at once.
+func (w *Whisper) jitter(d time.Duration) time.Duration {
+	w.mu.Lock()
+	f := 0.75 + w.cfg.Rand.Float64()/2
+	w.mu.Unlock()
+	return time.Duration(float64(d) * f)
+}

@@ -24,22 +24,20 @@ func newSeenIDs(window time.Duration, max int) *seenIDs {
 
 // add records id and reports whether it was new.
 func (s *seenIDs) add(id string, now time.Time) bool {
-	s.expire(now)
+	s.forget(func(e seenEntry) bool { return now.Sub(e.at) >= s.window })
 	if _, ok := s.at[id]; ok {
 		return false
 	}
+	s.forget(func(seenEntry) bool { return len(s.at) >= s.max })
 	s.at[id] = now
 	s.order = append(s.order, seenEntry{id, now})
 	return true
 }
 
-func (s *seenIDs) expire(now time.Time) {
-	for s.head < len(s.order) {
-		e := s.order[s.head]
-		if len(s.at) < s.max && now.Sub(e.at) < s.window {
-			break
-		}
-		delete(s.at, e.id)
+// forget drops the oldest IDs while drop says so.
+func (s *seenIDs) forget(drop func(seenEntry) bool) {
+	for s.head < len(s.order) && drop(s.order[s.head]) {
+		delete(s.at, s.order[s.head].id)
 		s.order[s.head] = seenEntry{}
 		s.head++
 	}

@@ -171,7 +171,11 @@ func (p *peer) serve(conn net.Conn) {
 	if p.overflow.Swap(false) {
 		p.dropQueued()
 	}
+	// What was queued while we dialled may be in the backlog too: the
+	// same encoded slice, sent once.
+	sent := make(map[*byte]bool)
 	for _, b := range p.w.backlogFor(p.addr) {
+		sent[&b[0]] = true
 		if !p.write(conn, b) {
 			return
 		}
@@ -183,6 +187,9 @@ func (p *peer) serve(conn net.Conn) {
 		case <-gone:
 			return
 		case b := <-p.queue:
+			if sent[&b[0]] {
+				continue
+			}
 			if p.overflow.Load() || !p.write(conn, b) {
 				return
 			}

@@ -27,21 +27,25 @@ const (
 
 type bridge struct {
 	node *Node
-	seen map[string]bridgeSeen
-	fifo []string
+	// seen maps origin and text to the protocol they first came on.
+	seen *Memory[string]
 }
 
-type bridgeSeen struct {
-	protocol string
-	at       time.Time
+// EnableBridge makes Run relay chat between the protocols. It subscribes at
+// once, so that no message recorded before Run is missed.
+func (n *Node) EnableBridge() {
+	if n.bridge == nil {
+		sub := n.bus.Subscribe(bridgeBuffer, false)
+		n.bridge = &sub
+	}
 }
 
-// EnableBridge makes Run relay chat between the protocols; call it before
-// Run.
-func (n *Node) EnableBridge() { n.bridge = true }
+func newBridge(n *Node) *bridge {
+	return &bridge{node: n, seen: NewMemory[string](bridgeMemory, bridgeMemoryMax)}
+}
 
 func (n *Node) runBridge(sub Subscription) {
-	b := &bridge{node: n, seen: make(map[string]bridgeSeen)}
+	b := newBridge(n)
 	var reported uint64
 	for ev := range sub.Events() {
 		if d := sub.Dropped(); d > reported {
@@ -62,15 +66,14 @@ func (b *bridge) handle(m *ChatMessage) {
 	if now.IsZero() {
 		now = time.Now()
 	}
-	b.expire(now)
 	fp := m.Origin + "\x00" + m.Text
-	if b.seenElsewhere(fp, m.Protocol) {
+	if b.seenElsewhere(fp, m.Protocol, now) {
 		return
 	}
-	if origin, text, ok := strings.Cut(m.Text, ": "); ok && b.seenElsewhere(origin+"\x00"+text, m.Protocol) {
+	if origin, text, ok := strings.Cut(m.Text, ": "); ok && b.seenElsewhere(origin+"\x00"+text, m.Protocol, now) {
 		return
 	}
-	b.remember(fp, m.Protocol, now)
+	b.seen.Add(fp, m.Protocol, now)
 	log := b.node.log.WithField("origin", m.Origin).WithField("protocol", m.Protocol)
 	for _, p := range b.node.protocols {
 		r, ok := p.(Relayer)
@@ -83,28 +86,7 @@ func (b *bridge) handle(m *ChatMessage) {
 	}
 }
 
-func (b *bridge) seenElsewhere(fp, protocol string) bool {
-	s, ok := b.seen[fp]
-	return ok && s.protocol != protocol
-}
-
-func (b *bridge) remember(fp, protocol string, now time.Time) {
-	if _, ok := b.seen[fp]; !ok {
-		b.fifo = append(b.fifo, fp)
-	}
-	b.seen[fp] = bridgeSeen{protocol, now}
-}
-
-func (b *bridge) expire(now time.Time) {
-	i := 0
-	for ; i < len(b.fifo); i++ {
-		s := b.seen[b.fifo[i]]
-		if len(b.fifo)-i <= bridgeMemoryMax && now.Sub(s.at) < bridgeMemory {
-			break
-		}
-		delete(b.seen, b.fifo[i])
-	}
-	if i > 0 {
-		b.fifo = append(b.fifo[:0:0], b.fifo[i:]...)
-	}
+func (b *bridge) seenElsewhere(fp, protocol string, now time.Time) bool {
+	p, ok := b.seen.Get(fp, now)
+	return ok && p != protocol
 }

@@ -90,7 +90,8 @@ type Node struct {
 	chat      *ChatLog
 	log       logrus.FieldLogger
 	protocols []Protocol
-	bridge    bool
+	// bridge is the bridge's subscription when it is enabled.
+	bridge *Subscription
 
 	idMu sync.Mutex
 	id   Identity
@@ -176,14 +177,12 @@ func (n *Node) Publish(ev Event) { n.bus.Publish(ev) }
 func (n *Node) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if n.bridge {
-		// Subscribed before any protocol runs, so no message is missed;
-		// the stream ends when the bus is closed below.
-		sub := n.bus.Subscribe(bridgeBuffer, false)
+	if n.bridge != nil {
+		// The stream ends when the bus is closed below.
 		bridged := make(chan struct{})
 		go func() {
 			defer close(bridged)
-			n.runBridge(sub)
+			n.runBridge(*n.bridge)
 		}()
 		defer func() { <-bridged }()
 	}

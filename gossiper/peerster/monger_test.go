@@ -320,3 +320,33 @@ func TestNoFlipBackToTheOnlyPeerThatJustShowedItHasTheRumor(t *testing.T) {
 	}
 	rec.waitLine(t, "FLIPPED COIN sending rumor to 127.0.0.1:5001")
 }
+
+func TestRelayedMessageIsOurRumorButNotAClientMessage(t *testing.T) {
+	for _, simple := range []bool{false, true} {
+		n := NewMemNetwork(1)
+		a := newFakePeer(t, n, peerA)
+		g, rec := startGossiper(t, n, us, Config{Name: "G", Peers: []netip.AddrPort{addr(peerA)}, Simple: simple, Clock: newFakeClock(), Rand: heads()})
+		if err := g.Relay("bob", "hi from whisper"); err != nil {
+			t.Fatal(err)
+		}
+		if g.Relay("bob", "") == nil {
+			t.Error("an empty relayed text was accepted")
+		}
+		if simple {
+			m := a.expect("simple").Simple
+			if m.OriginalName != "G" || m.Contents != "bob: hi from whisper" {
+				t.Errorf("simple mode relayed %+v", m)
+			}
+		} else {
+			r := a.expect("rumor").Rumor
+			if r.Origin != "G" || r.ID != 1 || r.Text != "bob: hi from whisper" {
+				t.Errorf("relayed %+v", r)
+			}
+		}
+		// It is neither a CLIENT MESSAGE nor a second chat entry: the
+		// chat already has it under the protocol it came from.
+		if rec.count("CLIENT MESSAGE") != 0 || len(rec.Chat()) != 0 {
+			t.Errorf("relay printed %q, chat %+v", rec.Lines(), rec.Chat())
+		}
+	}
+}

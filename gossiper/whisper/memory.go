@@ -2,54 +2,6 @@ package whisper
 
 import "time"
 
-// seenIDs remembers message IDs for a window and up to a count, oldest
-// forgotten first: the seed's "forget old message IDs", so the node does not
-// slowly use all memory as pdxgo does.
-type seenIDs struct {
-	window time.Duration
-	max    int
-	at     map[string]time.Time
-	order  []seenEntry // arrival order; head is the oldest kept
-	head   int
-}
-
-type seenEntry struct {
-	id string
-	at time.Time
-}
-
-func newSeenIDs(window time.Duration, max int) *seenIDs {
-	return &seenIDs{window: window, max: max, at: make(map[string]time.Time)}
-}
-
-// add records id and reports whether it was new.
-func (s *seenIDs) add(id string, now time.Time) bool {
-	s.forget(func(e seenEntry) bool { return now.Sub(e.at) >= s.window })
-	if _, ok := s.at[id]; ok {
-		return false
-	}
-	s.forget(func(seenEntry) bool { return len(s.at) >= s.max })
-	s.at[id] = now
-	s.order = append(s.order, seenEntry{id, now})
-	return true
-}
-
-// forget drops the oldest IDs while drop says so.
-func (s *seenIDs) forget(drop func(seenEntry) bool) {
-	for s.head < len(s.order) && drop(s.order[s.head]) {
-		delete(s.at, s.order[s.head].id)
-		s.order[s.head] = seenEntry{}
-		s.head++
-	}
-	// Reclaim the dead prefix once it is half the slice.
-	if s.head > 0 && s.head >= len(s.order)/2 {
-		s.order = append(s.order[:0:0], s.order[s.head:]...)
-		s.head = 0
-	}
-}
-
-func (s *seenIDs) len() int { return len(s.at) }
-
 // backlog keeps the last few messages, encoded, for newly connected peers.
 type backlog struct {
 	entries []backlogEntry

@@ -6,36 +6,6 @@ import (
 	"time"
 )
 
-func TestSeenIDsForgetByAgeAndCount(t *testing.T) {
-	t0 := time.Unix(1795238300, 0)
-	s := newSeenIDs(time.Minute, 3)
-	for i, id := range []string{"a", "b", "c"} {
-		if !s.add(id, t0.Add(time.Duration(i)*time.Second)) {
-			t.Fatalf("%s not new", id)
-		}
-	}
-	if s.add("a", t0.Add(3*time.Second)) {
-		t.Error("a taken twice")
-	}
-	s.add("d", t0.Add(4*time.Second)) // over the count: a goes
-	if s.len() != 3 || !s.add("a", t0.Add(5*time.Second)) {
-		t.Errorf("a not forgotten at the count cap (len %d)", s.len())
-	}
-	if s.add("d", t0.Add(30*time.Second)) {
-		t.Error("d forgotten too early")
-	}
-	if !s.add("d", t0.Add(2*time.Minute)) {
-		t.Error("d not forgotten after the window")
-	}
-	// Memory stays bounded over many IDs.
-	for i := 0; i < 10000; i++ {
-		s.add(fmt.Sprint(i), t0.Add(3*time.Minute))
-	}
-	if s.len() > 3 || len(s.order)-s.head > 3 || cap(s.order) > 64 {
-		t.Errorf("len %d, order %d/%d after 10000 IDs", s.len(), len(s.order)-s.head, cap(s.order))
-	}
-}
-
 func TestBacklogKeepsTheLastOnes(t *testing.T) {
 	l := newBacklog(3)
 	if got := l.forPeer("x"); len(got) != 0 {

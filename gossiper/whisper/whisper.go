@@ -29,10 +29,12 @@ type Whisper struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu      sync.Mutex
-	nick    string
-	peers   map[string]*peer
-	seen    *seenIDs
+	mu    sync.Mutex
+	nick  string
+	peers map[string]*peer
+	// seen is the seed's "forget old message IDs": pdxgo keeps every ID
+	// for ever and slowly uses all memory.
+	seen    *gossiper.Memory[struct{}]
 	backlog *backlog
 	bans    *bans
 	inbound int
@@ -65,7 +67,7 @@ func New(cfg Config, ln net.Listener, host gossiper.Host) (*Whisper, error) {
 		cancel:  cancel,
 		nick:    cfg.Nick,
 		peers:   make(map[string]*peer),
-		seen:    newSeenIDs(cfg.SeenWindow, cfg.SeenMax),
+		seen:    gossiper.NewMemory[struct{}](cfg.SeenWindow, cfg.SeenMax),
 		backlog: newBacklog(cfg.Backlog),
 		bans:    newBans(),
 	}, nil
@@ -160,7 +162,7 @@ func (w *Whisper) originate(m *messages.WhisperMessage) error {
 	// taken for a duplicate: the second goes a second later.
 	for {
 		m.ID = messages.WhisperHashID(m.Addr, m.Body, m.Timestamp)
-		if w.seen.add(m.ID, w.cfg.Clock.Now()) {
+		if w.seen.Add(m.ID, struct{}{}, w.cfg.Clock.Now()) {
 			break
 		}
 		m.Timestamp++
@@ -208,7 +210,7 @@ func (w *Whisper) receive(m *messages.WhisperMessage, log logrus.FieldLogger) {
 		log.Debug("message dropped: its Addr is banned")
 		return
 	}
-	if !w.seen.add(m.ID, now) {
+	if !w.seen.Add(m.ID, struct{}{}, now) {
 		w.mu.Unlock()
 		return
 	}

@@ -57,8 +57,8 @@ var goldenP2P = map[string][]P2PMessage{
 		{probeID, probeAddr}, {rustC, rustCAddr}}}},
 	"msg_list_peers_response_2_peers_from_dialler.hex": {{Kind: P2PListPeersResponse, Peers: []P2PPeer{
 		{rustA, rustAAddr}, {probeID, probeAddr}}}},
-	"pair_go_probe_18501.hex":     {{Kind: P2PPair, Identity: probeID, ListenPort: 18501}},
-	"pair_rust_dialler_18502.hex": {{Kind: P2PPair, Identity: rustC, ListenPort: 18502}},
+	"pair_go_probe_18501.hex":      {{Kind: P2PPair, Identity: probeID, ListenPort: 18501}},
+	"pair_rust_dialler_18502.hex":  {{Kind: P2PPair, Identity: rustC, ListenPort: 18502}},
 	"pair_rust_listener_18500.hex": {{Kind: P2PPair, Identity: rustA, ListenPort: 18500}},
 	"plaintext_pair_then_error_from_rust_18510.hex": {
 		{Kind: P2PPair, Identity: rust510, ListenPort: 18510}, addMeErr},

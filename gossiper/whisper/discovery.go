@@ -18,7 +18,7 @@ func listenDiscovery(port int) (net.PacketConn, error) {
 }
 
 // listenAnnouncements dials every address announced by others.
-func (w *Whisper) listenAnnouncements(conn net.PacketConn) {
+func (w *Whisper) listenAnnouncements(conn net.PacketConn, answer chan<- struct{}) {
 	defer w.wg.Done()
 	stop := context.AfterFunc(w.ctx, func() { conn.Close() })
 	defer stop()
@@ -42,12 +42,18 @@ func (w *Whisper) listenAnnouncements(conn net.PacketConn) {
 			w.log.WithField("peer", from.String()).WithError(err).Debug("discovery datagram ignored")
 			continue
 		}
-		w.ensurePeer(addr, true)
+		if w.ensurePeer(addr, true) {
+			select {
+			case answer <- struct{}{}:
+			default:
+			}
+		}
 	}
 }
 
-// announce broadcasts our Addr at once and then every AnnounceEvery.
-func (w *Whisper) announce(conn net.PacketConn) {
+// announce broadcasts our Addr at once, then every AnnounceEvery and
+// whenever a new peer was heard.
+func (w *Whisper) announce(conn net.PacketConn, answer <-chan struct{}) {
 	defer w.wg.Done()
 	to := &net.UDPAddr{IP: net.IPv4bcast, Port: w.cfg.DiscoveryPort}
 	for {
@@ -58,6 +64,8 @@ func (w *Whisper) announce(conn net.PacketConn) {
 		t := w.cfg.Clock.AfterFunc(w.cfg.AnnounceEvery, func() { close(done) })
 		select {
 		case <-done:
+		case <-answer:
+			t.Stop()
 		case <-w.ctx.Done():
 			t.Stop()
 			return

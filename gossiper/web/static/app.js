@@ -139,6 +139,7 @@
     $("id-name").textContent = id.name || "";
     $("id-gossip").textContent = id.gossipAddr || "off";
     $("id-digit").textContent = id.digitAddr || "off";
+    $("id-whisper").textContent = id.whisperAddr || "off";
     if ((id.digitAddr || "") !== digitAddr) {
       digitAddr = id.digitAddr || "";
       refreshDigits();                   // re-mark the own row

@@ -61,7 +61,7 @@ type testNode struct {
 	logs *test.Hook
 }
 
-func startNode(t *testing.T, cfg Config) *testNode {
+func startNode(t testing.TB, cfg Config) *testNode {
 	t.Helper()
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
@@ -119,7 +119,7 @@ type listener struct {
 	wg    sync.WaitGroup
 }
 
-func startListener(t *testing.T) *listener {
+func startListener(t testing.TB) *listener {
 	t.Helper()
 	return startListenerAt(t, "127.0.0.1:0")
 }
@@ -180,7 +180,7 @@ func (f writerFunc) Write(b []byte) (int, error) {
 }
 
 // dialNode opens an inbound connection to n, as a peer that sends.
-func dialNode(t *testing.T, n *testNode) net.Conn {
+func dialNode(t testing.TB, n *testNode) net.Conn {
 	t.Helper()
 	c, err := net.Dial("tcp4", n.Addr())
 	if err != nil {
@@ -191,7 +191,7 @@ func dialNode(t *testing.T, n *testNode) net.Conn {
 }
 
 // sendJSON writes objects as pdxgo does: one per write, newline-terminated.
-func sendJSON(t *testing.T, c net.Conn, objs ...any) {
+func sendJSON(t testing.TB, c net.Conn, objs ...any) {
 	t.Helper()
 	for _, o := range objs {
 		b, err := json.Marshal(o)
@@ -209,7 +209,7 @@ func pdxgoMsg(id, addr, body, nick string) map[string]any {
 	return map[string]any{"ID": id, "Addr": addr, "Body": body, "omitempty": nick, "Timestamp": time.Now().Unix()}
 }
 
-func eventually(t *testing.T, what string, cond func() bool) {
+func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {
@@ -235,7 +235,7 @@ func netListen() (net.Listener, error) { return net.Listen("tcp4", "127.0.0.1:0"
 
 // startListenerAt is startListener on a given address (a port that was
 // closed before, to test redialling).
-func startListenerAt(t *testing.T, addr string) *listener {
+func startListenerAt(t testing.TB, addr string) *listener {
 	t.Helper()
 	var ln net.Listener
 	eventually(t, "listen on "+addr, func() bool {

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -22,6 +23,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/peerster-chat/Peerster/gossiper"
 	"github.com/peerster-chat/Peerster/gossiper/digits"
+	"github.com/peerster-chat/Peerster/gossiper/p2p"
 	"github.com/peerster-chat/Peerster/gossiper/peerster"
 	"github.com/peerster-chat/Peerster/gossiper/web"
 	"github.com/peerster-chat/Peerster/gossiper/whisper"
@@ -51,6 +53,11 @@ type options struct {
 	whisperDiscovery bool
 	bridge           bool
 	dataDir          string
+	// p2pAddr is empty when the p2p-gossip mesh is off.
+	p2pAddr         string
+	p2pConnect      []string
+	p2pPeriod       time.Duration
+	p2pKey, p2pCert string
 }
 
 // usageError is a bad flag value: exit status 2 and one line on stderr.
@@ -78,6 +85,11 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	whisperPeers := fs.String("whisperPeers", "", "comma separated whispernet peers (ip:port) to dial")
 	whisperDiscovery := fs.Bool("whisperDiscovery", false, "announce and find whispernet peers by UDP broadcast on port 5555")
 	bridge := fs.Bool("bridge", false, "relay chat between the enabled protocols")
+	p2pAddr := fs.String("p2pAddr", "", "TCP ip:port of the p2p-gossip TLS node; empty disables it")
+	p2pConnect := fs.String("p2pConnect", "", "comma separated ip:port of p2p-gossip nodes to join through")
+	p2pPeriod := fs.Int("p2pPeriod", 5, "seconds between p2p-gossip catch-up rounds")
+	p2pKey := fs.String("p2pKey", "", "PEM private key (RSA PKCS#1, PKCS#8 or EC) for a stable p2p-gossip identity")
+	p2pCert := fs.String("p2pCert", "", "PEM certificate that goes with -p2pKey")
 	dataDir := fs.String("dataDir", "", "directory for state that survives a restart and received files (default: none)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -174,6 +186,33 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	o.bridge = *bridge
 	o.dataDir = *dataDir
+	if *p2pAddr != "" {
+		ap, err := netip.ParseAddrPort(*p2pAddr)
+		if err != nil || ap.Port() == 0 {
+			return o, usageError{fmt.Sprintf("bad -p2pAddr %q: want ip:port with a port from 1 to 65535", *p2pAddr)}
+		}
+		o.p2pAddr = ap.String()
+	}
+	if strings.TrimSpace(*p2pConnect) != "" {
+		for _, p := range strings.Split(*p2pConnect, ",") {
+			ap, err := netip.ParseAddrPort(strings.TrimSpace(p))
+			if err != nil || ap.Port() == 0 || ap.Addr().IsUnspecified() {
+				return o, usageError{fmt.Sprintf("bad -p2pConnect %q: want ip:port of a node to dial", strings.TrimSpace(p))}
+			}
+			o.p2pConnect = append(o.p2pConnect, ap.String())
+		}
+	}
+	if *p2pPeriod < 1 {
+		return o, usageError{fmt.Sprintf("bad -p2pPeriod %d: want seconds >= 1", *p2pPeriod)}
+	}
+	o.p2pPeriod = time.Duration(*p2pPeriod) * time.Second
+	if (*p2pKey == "") != (*p2pCert == "") {
+		return o, usageError{"-p2pKey and -p2pCert go together"}
+	}
+	o.p2pKey, o.p2pCert = *p2pKey, *p2pCert
+	if o.p2pAddr == "" && (o.p2pConnect != nil || o.p2pKey != "") {
+		return o, usageError{"-p2pConnect, -p2pKey and -p2pCert need -p2pAddr"}
+	}
 	return o, nil
 }
 
@@ -280,12 +319,38 @@ func run(args []string) int {
 		}
 		node.Register(w)
 	}
+	var p2pIdentity string
+	if opts.p2pAddr != "" {
+		var cert tls.Certificate
+		if opts.p2pKey != "" {
+			if cert, err = p2p.LoadCertificate(opts.p2pCert, opts.p2pKey); err != nil {
+				fmt.Fprintln(os.Stderr, "gossiper: bad -p2pCert/-p2pKey:", err)
+				return 2
+			}
+		}
+		ln, err := net.Listen("tcp", opts.p2pAddr)
+		if err != nil {
+			log.WithError(err).Error("cannot listen on the p2p address")
+			return 1
+		}
+		m, err := p2p.New(p2p.Config{
+			Connect: opts.p2pConnect, Certificate: cert, DataDir: opts.dataDir, Period: opts.p2pPeriod, Log: log,
+		}, ln, node)
+		if err != nil {
+			ln.Close()
+			log.WithError(err).Error("cannot start the p2p-gossip node")
+			return 1
+		}
+		node.Register(m)
+		p2pIdentity = strconv.FormatUint(m.Identity(), 10)
+	}
 	if opts.bridge {
 		node.EnableBridge()
 	}
 
 	node.SetIdentity(gossiper.Identity{
 		Name: opts.name, GossipAddr: tr.LocalAddr().String(), DigitAddr: opts.digitAddr, WhisperAddr: opts.whisperAddr,
+		P2PAddr: opts.p2pAddr, P2PIdentity: p2pIdentity,
 	})
 	if opts.guiPort != 0 {
 		ln, err := net.Listen("tcp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(int(opts.guiPort))))

@@ -74,6 +74,9 @@ type Identity struct {
 	DigitAddr  string `json:"digitAddr"`
 	// WhisperAddr is empty when the whispernet is off.
 	WhisperAddr string `json:"whisperAddr,omitempty"`
+	// P2PAddr and P2PIdentity are empty when the p2p-gossip mesh is off.
+	P2PAddr     string `json:"p2pAddr,omitempty"`
+	P2PIdentity string `json:"p2pIdentity,omitempty"`
 }
 
 // Host is what a protocol needs from the node: somewhere to print protocol

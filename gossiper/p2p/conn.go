@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,10 +19,18 @@ import (
 )
 
 const (
-	// maxSend caps what we write as one message. The real program reads
-	// the decrypted stream into an 8 KiB buffer and decodes each read on
-	// its own, so a longer message can never reach it whole.
-	maxSend = 8 << 10
+	// peerReadBuf is the real program's read buffer (tokio-util's
+	// FramedRead, 8 KiB). It decodes each read on its own, and a read
+	// never gets more than what is left of the buffer, which only comes
+	// back whole once it is used up: so after T bytes of a connection,
+	// the next read takes at most peerReadBuf - T mod peerReadBuf, and a
+	// longer message is cut in two and lost.
+	peerReadBuf = 8 << 10
+	// minFiller is the smallest filler: a Heartbeat and an empty Error.
+	minFiller = 16
+	// maxSend caps what we write as one message: it fits a fresh buffer
+	// with room for a filler left, see writeLoop.
+	maxSend = peerReadBuf - minFiller
 	// queueLen bounds the messages waiting for one connection's writer;
 	// beyond it new ones are dropped and logged, so a slow peer costs
 	// memory for a burst, never without bound.
@@ -119,14 +128,38 @@ func (c *conn) retire() {
 	c.retireOnce.Do(func() { close(c.retired) })
 }
 
+// filler is n bytes (n >= minFiller) that the real reader takes as one
+// Heartbeat, ignoring the rest of the read, and that our reader takes as a
+// Heartbeat and a padding Error of spaces.
+func filler(n int) []byte {
+	b, _ := messages.AppendP2P(nil, messages.P2PMessage{Kind: messages.P2PHeartbeat})
+	b, _ = messages.AppendP2P(b, messages.P2PMessage{Kind: messages.P2PError, Text: strings.Repeat(" ", n-minFiller)})
+	return b
+}
+
+// isPadding is the Error of a filler.
+func isPadding(text string) bool { return strings.Trim(text, " ") == "" }
+
 // writeLoop writes one message per TLS write, at least gap apart, each
 // under timeout: the real reader drops every message but the first of
 // whatever one read returns, and a peer that stops reading must not hold
 // this goroutine for ever. Socket deadlines and the gap are wall-clock
 // time, whatever clock drives the protocol.
+//
+// It also keeps count of the real reader's buffer: a message that does not
+// fit what is left of it goes after a filler that uses the rest up. What
+// is left is never let fall under minFiller (other than to zero, which
+// makes the buffer whole again), so a filler can always be made.
 func (c *conn) writeLoop(timeout, gap time.Duration) {
 	var last time.Time
-	write := func(m outMsg) bool {
+	spare := peerReadBuf
+	var write func(m outMsg) bool
+	write = func(m outMsg) bool {
+		if left := spare - len(m.b); left < 0 || (left > 0 && left < minFiller) {
+			if !write(outMsg{b: filler(spare)}) {
+				return false
+			}
+		}
 		if wait := gap - time.Since(last); !last.IsZero() && wait > 0 {
 			t := time.NewTimer(wait)
 			select {
@@ -143,6 +176,9 @@ func (c *conn) writeLoop(timeout, gap time.Duration) {
 			return false
 		}
 		last = time.Now()
+		if spare -= len(m.b); spare == 0 {
+			spare = peerReadBuf
+		}
 		if m.seq > 0 {
 			c.wrote.Store(m.seq)
 		}

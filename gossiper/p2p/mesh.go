@@ -247,7 +247,9 @@ func (p *P2P) onMessage(c *conn, m messages.P2PMessage) {
 	case messages.P2PPair:
 		c.log.Debug("p2p peer sent a Pair after the handshake; ignored")
 	case messages.P2PError:
-		c.log.WithField("text", printable(m.Text)).Warn("p2p peer reports an error")
+		if !isPadding(m.Text) {
+			c.log.WithField("text", printable(m.Text)).Warn("p2p peer reports an error")
+		}
 	}
 	now := p.cfg.Clock.Now()
 	p.mu.Lock()

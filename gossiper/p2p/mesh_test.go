@@ -115,7 +115,7 @@ func TestSayRefusesWhatPeersCannotRead(t *testing.T) {
 	if err := a.p.Say("bad \xff byte"); err == nil || !strings.Contains(err.Error(), "not UTF-8") {
 		t.Fatalf("invalid UTF-8: %v", err)
 	}
-	if err := a.p.Say(strings.Repeat("x", maxSend)); err == nil || !strings.Contains(err.Error(), "reads at most 8180") {
+	if err := a.p.Say(strings.Repeat("x", maxSend)); err == nil || !strings.Contains(err.Error(), "reads at most 8164") {
 		t.Fatalf("long message: %v", err)
 	}
 	if err := a.p.Say(strings.Repeat("x", maxSend-12)); err != nil {

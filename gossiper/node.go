@@ -62,6 +62,20 @@ type PeerLister interface {
 	Peers() []string
 }
 
+// Link is one peer of a connection-oriented protocol, as the page shows it.
+type Link struct {
+	Protocol string `json:"protocol"`
+	// Peer names the peer: its identity or its address.
+	Peer  string `json:"peer"`
+	Addr  string `json:"addr"`
+	Alive bool   `json:"alive"`
+}
+
+// LinkLister is a protocol with connections to peers to show.
+type LinkLister interface {
+	Links() []Link
+}
+
 // DigitTable is a protocol with a digit table to show.
 type DigitTable interface {
 	Entries() []messages.DigitEntry
@@ -133,6 +147,17 @@ func (n *Node) Peers() []string {
 		}
 	}
 	return []string{}
+}
+
+// Links lists the peers of every protocol that has connections.
+func (n *Node) Links() []Link {
+	out := []Link{}
+	for _, p := range n.protocols {
+		if l, ok := p.(LinkLister); ok {
+			out = append(out, l.Links()...)
+		}
+	}
+	return out
 }
 
 // Digits is the digit table, or ErrUnsupported when the digit gossip is off.

@@ -48,6 +48,7 @@ func Handler(node *gossiper.Node, log logrus.FieldLogger) http.Handler {
 	mux.HandleFunc("POST /message", s.postMessage)
 	mux.HandleFunc("GET /node", s.getNodes)
 	mux.HandleFunc("POST /node", s.postNode)
+	mux.HandleFunc("GET /links", s.getLinks)
 	mux.HandleFunc("GET /digits", s.getDigits)
 	mux.HandleFunc("POST /digits", s.postDigit)
 	mux.HandleFunc("GET /events", s.events)
@@ -136,6 +137,10 @@ func (s *server) postMessage(w http.ResponseWriter, r *http.Request) {
 
 func (s *server) getNodes(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, nonNil(s.node.Peers()))
+}
+
+func (s *server) getLinks(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.node.Links())
 }
 
 func (s *server) postNode(w http.ResponseWriter, r *http.Request) {

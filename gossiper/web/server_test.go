@@ -61,6 +61,9 @@ func (f *fakeProtocol) Peers() []string {
 func (f *fakeProtocol) Entries() []messages.DigitEntry {
 	return []messages.DigitEntry{{Addr: "127.0.0.1:7001", Time: 1700000000, Digit: 4}}
 }
+func (f *fakeProtocol) Links() []gossiper.Link {
+	return []gossiper.Link{{Protocol: "p2p", Peer: "123", Addr: "127.0.0.1:8080", Alive: true}}
+}
 func (f *fakeProtocol) Command(line string) (bool, error) {
 	if len(line) != 1 {
 		return false, nil
@@ -121,6 +124,7 @@ func TestGetEndpointsAnswerAsTheInterfaceSays(t *testing.T) {
 		"/message": `[{"protocol":"peerster","origin":"B","id":1,"text":"hi","from":"127.0.0.1:5001","time":"2026-11-21T05:21:40Z"}]`,
 		"/node":    `["127.0.0.1:5001","127.0.0.1:5002"]`,
 		"/digits":  `[{"addr":"127.0.0.1:7001","time":1700000000,"digit":4}]`,
+		"/links":   `[{"protocol":"p2p","peer":"123","addr":"127.0.0.1:8080","alive":true}]`,
 	} {
 		r := do(t, srv, "GET", path, "", "", nil)
 		if r.status != 200 || strings.TrimSpace(r.body) != want {

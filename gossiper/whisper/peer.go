@@ -147,6 +147,7 @@ func (p *peer) serve(conn net.Conn) {
 	p.setConn(conn)
 	p.connected.Store(true)
 	p.log.Info("connected")
+	p.w.publishLinks()
 	// The peer never writes on this connection (pdxgo does not, nor do
 	// we); a read returns when it closes, so a dead peer is noticed
 	// before our next write.
@@ -167,6 +168,7 @@ func (p *peer) serve(conn net.Conn) {
 		p.connected.Store(false)
 		p.setConn(nil)
 		p.log.Info("disconnected")
+		p.w.publishLinks()
 	}()
 	if p.overflow.Swap(false) {
 		p.dropQueued()

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -293,6 +295,30 @@ func (w *Whisper) PeerStates() []PeerState {
 		out = append(out, PeerState{Addr: addr, Connected: p.connected.Load()})
 	}
 	return out
+}
+
+// Links implements gossiper.LinkLister: the peers we write to, by Addr,
+// sorted.
+func (w *Whisper) Links() []gossiper.Link {
+	states := w.PeerStates()
+	out := make([]gossiper.Link, len(states))
+	for i, st := range states {
+		out[i] = gossiper.Link{Protocol: ProtocolName, Peer: st.Addr, Addr: st.Addr, Alive: st.Connected}
+	}
+	slices.SortFunc(out, func(a, b gossiper.Link) int { return strings.Compare(a.Addr, b.Addr) })
+	return out
+}
+
+// publishLinks announces the peers we are connected to, so the page can
+// show them; no lock is held while the bus may block.
+func (w *Whisper) publishLinks() {
+	var up []string
+	for _, l := range w.Links() {
+		if l.Alive {
+			up = append(up, l.Addr)
+		}
+	}
+	w.host.Publish(gossiper.Event{Kind: gossiper.EventPeers, Protocol: ProtocolName, Peers: up})
 }
 
 // PeerState is one peer as PeerStates reports it.

@@ -1,7 +1,7 @@
 // Peerster web GUI: plain JavaScript, no libraries, no build step.
 //
 // Data comes from the JSON API on the same origin (/id, /message, /node,
-// /digits). Live updates come from the server-sent event stream /events; an
+// /links, /digits). Live updates come from the server-sent event stream /events; an
 // event only says "something changed", and we re-fetch the matching GET
 // endpoint, so a dropped or duplicated event never leaves the page wrong.
 // While the stream is down we poll every second and retry the stream.
@@ -213,11 +213,30 @@
     $("digits-empty").hidden = rows.length > 0;
   }
 
+  let linksShown = "";
+  function renderLinks(rows) {
+    if (!Array.isArray(rows)) return;
+    const sig = JSON.stringify(rows);
+    if (sig === linksShown) return;
+    linksShown = sig;
+    const body = $("links");
+    body.textContent = "";
+    for (const r of rows) {
+      const tr = el("tr", r.alive ? "alive" : "dead");
+      tr.append(el("td", null, r.protocol), el("td", "peer", r.peer), el("td", null, r.addr || "?"),
+        el("td", "state", r.alive ? "alive" : "down"));
+      body.append(tr);
+    }
+    $("links-empty").hidden = rows.length > 0;
+  }
+
   const refreshId = refresher("/id", renderId);
   const refreshChat = refresher("/message", renderChat);
   const refreshNodes = refresher("/node", renderNodes);
   const refreshDigits = refresher("/digits", renderDigits);
-  function refreshAll() { refreshId(); refreshChat(); refreshNodes(); refreshDigits(); }
+  const refreshLinks = refresher("/links", renderLinks);
+  function refreshPeers() { refreshNodes(); refreshLinks(); }
+  function refreshAll() { refreshId(); refreshChat(); refreshPeers(); refreshDigits(); }
 
   // ---- live updates -----------------------------------------------------
 
@@ -254,9 +273,10 @@
       if (!retryTimer) retryTimer = setTimeout(connect, RETRY_MS);
     };
     es.addEventListener("message", refreshChat);
-    // peers events may concern any protocol; /node is the authoritative
-    // PEERS list, so re-fetch it rather than trusting the event data.
-    es.addEventListener("peers", refreshNodes);
+    // peers events may concern any protocol; /node (the PEERS list) and
+    // /links are authoritative, so re-fetch them rather than trusting the
+    // event data.
+    es.addEventListener("peers", refreshPeers);
     es.addEventListener("digit", refreshDigits);
     es.addEventListener("name", refreshId);
   }

@@ -246,6 +246,17 @@ func TestGossiperBadFlags(t *testing.T) {
 		{"unparsable antiEntropy", []string{gossip, ui, "-antiEntropy=abc"}},
 		{"unknown flag", []string{gossip, ui, "-bogus"}},
 		{"name with a space", []string{gossip, ui, "-name=a b"}},
+		{"whisperAddr without port", []string{gossip, ui, "-whisperAddr=127.0.0.1"}},
+		{"whisperAddr unspecified", []string{gossip, ui, "-whisperAddr=0.0.0.0:55555"}},
+		{"whisperPeers without whisperAddr", []string{gossip, ui, "-whisperPeers=127.0.0.1:55556"}},
+		{"bad whisper peer", []string{gossip, ui, "-whisperAddr=127.0.0.1:55555", "-whisperPeers=nonsense"}},
+		{"whisperDiscovery without whisperAddr", []string{gossip, ui, "-whisperDiscovery"}},
+		{"p2pAddr port 0", []string{gossip, ui, "-p2pAddr=127.0.0.1:0"}},
+		{"p2pConnect without p2pAddr", []string{gossip, ui, "-p2pConnect=127.0.0.1:8080"}},
+		{"bad p2pConnect", []string{gossip, ui, "-p2pAddr=127.0.0.1:18080", "-p2pConnect=here"}},
+		{"p2pPeriod 0", []string{gossip, ui, "-p2pPeriod=0"}},
+		{"p2pKey without p2pCert", []string{gossip, ui, "-p2pAddr=127.0.0.1:18080", "-p2pKey=k.pem"}},
+		{"p2pCert file missing", []string{gossip, ui, "-GUIPort=0", "-digitAddr=off", "-p2pAddr=127.0.0.1:" + strconv.Itoa(freeTCPPorts(t, 1)[0]), "-p2pKey=/nonexistent/k.pem", "-p2pCert=/nonexistent/c.pem"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { expectUsageError(t, append([]string{"-name=bad"}, c.args...)...) })

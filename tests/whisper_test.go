@@ -19,7 +19,7 @@ import (
 func TestWhisperTwoDaemons(t *testing.T) {
 	t.Parallel()
 	dataDir := t.TempDir()
-	nodes := startWhisperNodes(t, []whisperSpec{
+	nodes := startChatNodes(t, []chatSpec{
 		{name: "Alice", args: []string{"-dataDir=" + dataDir}},
 		{name: "Bob", whisperPeers: []int{0}},
 	})
@@ -84,7 +84,7 @@ func TestWhisperTwoDaemons(t *testing.T) {
 // the wire (see fakePdxgo) and our daemon exchange messages both ways.
 func TestWhisperWithPdxgoPeer(t *testing.T) {
 	t.Parallel()
-	n := startWhisperNodes(t, []whisperSpec{{name: "ours"}})[0]
+	n := startChatNodes(t, []chatSpec{{name: "ours"}})[0]
 	gopher := startFakePdxgo(t, "gopher")
 	gopher.connect(n.whisperAddr)
 	gopher.say("hello from gopher")
@@ -121,7 +121,7 @@ func TestWhisperWithPdxgoPeer(t *testing.T) {
 // disconnected while the node goes on serving others.
 func TestWhisperHostilePeers(t *testing.T) {
 	t.Parallel()
-	n := startWhisperNodes(t, []whisperSpec{{name: "target"}})[0]
+	n := startChatNodes(t, []chatSpec{{name: "target"}})[0]
 	watcher := startFakePdxgo(t, "watcher")
 	watcher.connect(n.whisperAddr)
 	watcher.say("watching")
@@ -201,7 +201,7 @@ func TestWhisperHostilePeers(t *testing.T) {
 // message reaches the other side once, and nothing comes back.
 func TestWhisperBridge(t *testing.T) {
 	t.Parallel()
-	nodes := startWhisperNodes(t, []whisperSpec{
+	nodes := startChatNodes(t, []chatSpec{
 		{name: "P", gossipPeers: []int{1}},
 		{name: "B", gossipPeers: []int{0}, args: []string{"-bridge"}},
 		{name: "W", whisperPeers: []int{1}},

@@ -13,44 +13,54 @@ import (
 	"time"
 )
 
-// Helpers of the whispernet tests: daemons with a whisper address and a GUI
-// port, and a stand-in for the real pdxgo program.
+// Helpers of the whispernet and p2p-gossip tests: daemons with a whisper
+// address, a GUI port and optionally a p2p-gossip node, and a stand-in for
+// the real pdxgo program.
 
-// whisperNode is a gossiper whose whispernet listens on whisperAddr.
-type whisperNode struct {
+// chatNode is a gossiper whose whispernet listens on whisperAddr and, when
+// its spec asked, whose p2p-gossip node listens on p2pAddr.
+type chatNode struct {
 	*node
 	whisperAddr string
 	guiPort     int
+	p2pAddr     string
+	args        []string // the whole command line, to restart it
 }
 
-// whisperSpec describes one daemon: its whisper and Peerster peers by
-// index, and extra flags after the ports.
-type whisperSpec struct {
+// chatSpec describes one daemon: its whisper, Peerster and p2p-gossip
+// peers by index, and extra flags after the ports.
+type chatSpec struct {
 	name         string
 	whisperPeers []int
 	gossipPeers  []int
+	p2p          bool
+	p2pConnect   []int
 	args         []string
 }
 
-func startWhisperNodes(t testing.TB, specs []whisperSpec) []*whisperNode {
+func startChatNodes(t testing.TB, specs []chatSpec) []*chatNode {
 	t.Helper()
 	return startWithRetries(t, "start whisper nodes",
-		func() ([]*whisperNode, bool, error) { return tryStartWhisperNodes(t, specs) },
-		func(n *whisperNode) { discard(n.node) })
+		func() ([]*chatNode, bool, error) { return tryStartChatNodes(t, specs) },
+		func(n *chatNode) { discard(n.node) })
 }
 
-func tryStartWhisperNodes(t testing.TB, specs []whisperSpec) (nodes []*whisperNode, retry bool, err error) {
+func tryStartChatNodes(t testing.TB, specs []chatSpec) (nodes []*chatNode, retry bool, err error) {
 	udp := freeUDPPorts(t, 2*len(specs))
-	tcp := freeTCPPorts(t, 2*len(specs))
+	tcp := freeTCPPorts(t, 3*len(specs))
 	for i, s := range specs {
-		nodes = append(nodes, &whisperNode{
+		n := &chatNode{
 			node: &node{
 				name: s.name, gossip: loopback(udp[2*i]), uiPort: udp[2*i+1],
 				out: &lineLog{}, errLog: &lineLog{}, exited: make(chan struct{}),
 			},
-			whisperAddr: "127.0.0.1:" + strconv.Itoa(tcp[2*i]),
-			guiPort:     tcp[2*i+1],
-		})
+			whisperAddr: "127.0.0.1:" + strconv.Itoa(tcp[3*i]),
+			guiPort:     tcp[3*i+1],
+		}
+		if s.p2p {
+			n.p2pAddr = "127.0.0.1:" + strconv.Itoa(tcp[3*i+2])
+		}
+		nodes = append(nodes, n)
 	}
 	for i, s := range specs {
 		n := nodes[i]
@@ -71,22 +81,72 @@ func tryStartWhisperNodes(t testing.TB, specs []whisperSpec) (nodes []*whisperNo
 		if gp != nil {
 			args = append(args, "-peers="+strings.Join(gp, ","))
 		}
-		if err := n.start(t, append(args, s.args...)); err != nil {
+		if n.p2pAddr != "" {
+			args = append(args, "-p2pAddr="+n.p2pAddr)
+			var join []string
+			for _, p := range s.p2pConnect {
+				join = append(join, nodes[p].p2pAddr)
+			}
+			if join != nil {
+				args = append(args, "-p2pConnect="+strings.Join(join, ","))
+			}
+		}
+		n.args = append(args, s.args...)
+		if err := n.start(t, n.args); err != nil {
 			return nodes[:i], false, err
 		}
 	}
 	for _, n := range nodes {
-		err := n.waitBound()
-		if err == nil {
-			err = n.waitReady("listen on TCP "+n.whisperAddr+" and the GUI port", func() bool {
-				return tcpListenOwned(n.pid(), tcpPort(n.whisperAddr)) && tcpListenOwned(n.pid(), n.guiPort)
-			})
-		}
-		if err != nil {
+		if err := n.waitListening(); err != nil {
 			return nodes, strings.Contains(n.errLog.String(), "address already in use"), err
 		}
 	}
 	return nodes, false, nil
+}
+
+// waitListening waits until the daemon holds all its UDP and TCP ports.
+func (n *chatNode) waitListening() error {
+	err := n.waitBound()
+	if err == nil {
+		err = n.waitReady("listen on its TCP ports", func() bool {
+			return tcpListenOwned(n.pid(), tcpPort(n.whisperAddr)) && tcpListenOwned(n.pid(), n.guiPort) &&
+				(n.p2pAddr == "" || tcpListenOwned(n.pid(), tcpPort(n.p2pAddr)))
+		})
+	}
+	return err
+}
+
+// restart starts a daemon again with the same command line, once it has
+// been killed (discard).
+func (n *chatNode) restart(t testing.TB) {
+	t.Helper()
+	<-n.exited
+	n.out, n.errLog, n.exited, n.stopOnce = &lineLog{}, &lineLog{}, make(chan struct{}), sync.Once{}
+	if err := n.start(t, n.args); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.waitListening(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (n *chatNode) links(t testing.TB) []linkEntry {
+	t.Helper()
+	var out []linkEntry
+	getJSON(t, fmt.Sprintf("http://127.0.0.1:%d/links", n.guiPort), &out)
+	return out
+}
+
+type linkEntry struct {
+	Protocol, Peer, Addr string
+	Alive                bool
+}
+
+func (n *chatNode) identity(t testing.TB) string {
+	t.Helper()
+	var id struct{ P2PIdentity string }
+	getJSON(t, fmt.Sprintf("http://127.0.0.1:%d/id", n.guiPort), &id)
+	return id.P2PIdentity
 }
 
 func tcpPort(addr string) int {
@@ -95,7 +155,7 @@ func tcpPort(addr string) int {
 	return n
 }
 
-func (n *whisperNode) chat(t testing.TB) []chatEntry {
+func (n *chatNode) chat(t testing.TB) []chatEntry {
 	t.Helper()
 	var out []chatEntry
 	getJSON(t, fmt.Sprintf("http://127.0.0.1:%d/message", n.guiPort), &out)

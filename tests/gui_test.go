@@ -812,3 +812,64 @@ func TestGUIEventsAndShutdown(t *testing.T) {
 		}
 	}
 }
+
+// TestGUIShowsWhisperAndMeshPeers: the page of a node in a whispernet and a
+// p2p-gossip mesh shows their messages with their protocol, its whisper
+// address, and its links, alive, then down when a peer goes away.
+func TestGUIShowsWhisperAndMeshPeers(t *testing.T) {
+	exe := requireChromium(t)
+	nodes := startChatNodes(t, []chatSpec{
+		{name: "Home", p2p: true},
+		{name: "Away", p2p: true, p2pConnect: []int{0}, whisperPeers: []int{0}},
+	})
+	home, away := nodes[0], nodes[1]
+	waitFor(t, "mesh up", convergeTimeout, func() bool { return aliveLinks(t, home) == 1 })
+
+	ctx, cancel := chromedp.NewContext(newBrowser(t, exe), chromedp.WithLogf(t.Logf))
+	t.Cleanup(cancel)
+	tab := &browserTab{t: t, name: "Home", ctx: ctx}
+	tab.open()
+	tab.watch()
+	t.Cleanup(tab.checkClean)
+	tab.run(chromedp.Navigate(fmt.Sprintf("http://127.0.0.1:%d/", home.guiPort)), chromedp.WaitVisible("#chat-input", chromedp.ByQuery))
+	tab.waitFor("the whisper address", waitTimeout, func() (bool, string) {
+		s := tab.text("#id-whisper")
+		return s == home.whisperAddr, s
+	})
+
+	sendClient(t, away.node, "to_both_networks")
+	item, _ := tab.waitChat("Away", "to_both_networks", waitTimeout)
+	if strings.TrimSpace(item.Protocol) != "whisper" {
+		t.Errorf("whisper message shown with protocol %q", item.Protocol)
+	}
+	mesh, _ := tab.waitChat(away.identity(t), "to_both_networks", waitTimeout)
+	if strings.TrimSpace(mesh.Protocol) != "p2p" {
+		t.Errorf("mesh message shown with protocol %q", mesh.Protocol)
+	}
+
+	rows := func() [][]string {
+		var out [][]string
+		tab.eval(`Array.from(document.querySelectorAll('#links tr')).map(tr => Array.from(tr.cells).map(c => c.textContent.trim()))`, &out)
+		return out
+	}
+	has := func(want ...string) (bool, string) {
+		rs := rows()
+		for _, r := range rs {
+			if strings.Join(r, "|") == strings.Join(want, "|") {
+				return true, ""
+			}
+		}
+		return false, fmt.Sprint(rs)
+	}
+	tab.waitFor("Away's mesh link alive", waitTimeout, func() (bool, string) {
+		return has("p2p", away.identity(t), away.p2pAddr, "alive")
+	})
+	tab.waitFor("Away's whisper link alive", waitTimeout, func() (bool, string) {
+		return has("whisper", away.whisperAddr, away.whisperAddr, "alive")
+	})
+	id := away.identity(t)
+	away.stop(t)
+	tab.waitFor("Away's mesh link down", waitTimeout, func() (bool, string) {
+		return has("p2p", id, away.p2pAddr, "down")
+	})
+}

@@ -228,6 +228,7 @@
       body.append(tr);
     }
     $("links-empty").hidden = rows.length > 0;
+    body.closest("table").hidden = rows.length === 0;
   }
 
   const refreshId = refresher("/id", renderId);

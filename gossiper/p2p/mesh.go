@@ -248,7 +248,7 @@ func (p *P2P) onMessage(c *conn, m messages.P2PMessage) {
 		c.log.Debug("p2p peer sent a Pair after the handshake; ignored")
 	case messages.P2PError:
 		if !isPadding(m.Text) {
-			c.log.WithField("text", printable(m.Text)).Warn("p2p peer reports an error")
+			c.log.WithField("text", gossiper.Printable(m.Text)).Warn("p2p peer reports an error")
 		}
 	}
 	now := p.cfg.Clock.Now()
@@ -266,7 +266,7 @@ func (p *P2P) deliver(c *conn, text string) {
 		from = c.addr.String()
 	}
 	origin := strconv.FormatUint(c.id, 10)
-	p.host.Print(ProtocolName, "P2P origin "+origin+" from "+from+" contents "+printable(text))
+	p.host.Print(ProtocolName, "P2P origin "+origin+" from "+from+" contents "+gossiper.Printable(text))
 	p.host.Record(gossiper.ChatMessage{Protocol: ProtocolName, Origin: origin, Text: text, From: from, Time: p.cfg.Clock.Now()})
 }
 

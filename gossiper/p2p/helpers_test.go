@@ -110,7 +110,7 @@ func fast() Config {
 }
 
 type testNode struct {
-	t    *testing.T
+	t    testing.TB
 	p    *P2P
 	host *fakeHost
 	hook *logtest.Hook
@@ -120,7 +120,7 @@ type testNode struct {
 
 // start runs a node listening on addr ("" for an ephemeral port) until
 // stop or the end of the test.
-func start(t *testing.T, cfg Config, addr string) *testNode {
+func start(t testing.TB, cfg Config, addr string) *testNode {
 	t.Helper()
 	if addr == "" {
 		return startOn(t, cfg, listen(t))
@@ -140,7 +140,7 @@ func start(t *testing.T, cfg Config, addr string) *testNode {
 	return startOn(t, cfg, ln)
 }
 
-func listen(t *testing.T) net.Listener {
+func listen(t testing.TB) net.Listener {
 	t.Helper()
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
@@ -149,7 +149,7 @@ func listen(t *testing.T) net.Listener {
 	return ln
 }
 
-func startOn(t *testing.T, cfg Config, ln net.Listener) *testNode {
+func startOn(t testing.TB, cfg Config, ln net.Listener) *testNode {
 	t.Helper()
 	log, hook := logtest.NewNullLogger()
 	log.SetLevel(logrus.DebugLevel)
@@ -242,7 +242,7 @@ func gossipLine(from *testNode, text string) string {
 
 // waitFor polls cond for up to 10 s: generous for a loaded machine, and
 // never an assertion about how fast things are.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {
@@ -264,7 +264,7 @@ func newCert(t testing.TB) tls.Certificate {
 
 // rawPeer is a hand-driven peer for the adversarial cases.
 type rawPeer struct {
-	t    *testing.T
+	t    testing.TB
 	nc   net.Conn
 	tls  *tls.Conn
 	pair messages.P2PMessage // the node's

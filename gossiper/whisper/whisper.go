@@ -53,11 +53,16 @@ func New(cfg Config, ln net.Listener, host gossiper.Host) (*Whisper, error) {
 	if err != nil {
 		return nil, fmt.Errorf("whisper: own address: %w", err)
 	}
-	for _, p := range cfg.Peers {
-		if _, err := messages.ParseWhisperAddr(p); err != nil {
+	// Peers are keyed by canonical Addr, as messages' Addrs are.
+	peers := make([]string, len(cfg.Peers))
+	for i, p := range cfg.Peers {
+		ap, err := messages.ParseWhisperAddr(p)
+		if err != nil {
 			return nil, fmt.Errorf("whisper: peer: %w", err)
 		}
+		peers[i] = ap.String()
 	}
+	cfg.Peers = peers
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Whisper{
 		cfg:     cfg,

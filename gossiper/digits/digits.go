@@ -68,7 +68,7 @@ func (d *Digits) Run(ctx context.Context) error {
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
-		d.pullPeriodically(ctx)
+		gossiper.Every(ctx, d.cfg.Clock, d.cfg.PullEvery, func() { d.pullRandom(ctx) })
 	}()
 	var err error
 	select {
@@ -79,31 +79,6 @@ func (d *Digits) Run(ctx context.Context) error {
 	}
 	d.wg.Wait()
 	return err
-}
-
-// pullPeriodically runs one pull every PullEvery; a slow pull delays the
-// next rather than piling up.
-func (d *Digits) pullPeriodically(ctx context.Context) {
-	tick := make(chan struct{}, 1)
-	arm := func() gossiper.Timer {
-		return d.cfg.Clock.AfterFunc(d.cfg.PullEvery, func() {
-			select {
-			case tick <- struct{}{}:
-			default:
-			}
-		})
-	}
-	t := arm()
-	for {
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-tick:
-			d.pullRandom(ctx)
-			t = arm()
-		}
-	}
 }
 
 // Command implements gossiper.Commander: "+ip:port" pulls now, a digit sets

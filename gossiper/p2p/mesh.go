@@ -381,31 +381,6 @@ func (p *P2P) catchUp() {
 	}
 }
 
-// every calls f every d until ctx is done; a slow f delays the next call
-// rather than piling calls up.
-func (p *P2P) every(ctx context.Context, d time.Duration, f func()) {
-	tick := make(chan struct{}, 1)
-	arm := func() gossiper.Timer {
-		return p.cfg.Clock.AfterFunc(d, func() {
-			select {
-			case tick <- struct{}{}:
-			default:
-			}
-		})
-	}
-	t := arm()
-	for {
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-tick:
-			f()
-			t = arm()
-		}
-	}
-}
-
 // kickDialer wakes the dial loop to look at the table again.
 func (p *P2P) kickDialer() {
 	select {

@@ -128,11 +128,11 @@ func (p *P2P) Run(ctx context.Context) error {
 	}()
 	go func() {
 		defer p.wg.Done()
-		p.every(ctx, p.cfg.Heartbeat, p.heartbeat)
+		gossiper.Every(ctx, p.cfg.Clock, p.cfg.Heartbeat, p.heartbeat)
 	}()
 	go func() {
 		defer p.wg.Done()
-		p.every(ctx, p.cfg.Period, p.catchUp)
+		gossiper.Every(ctx, p.cfg.Clock, p.cfg.Period, p.catchUp)
 	}()
 	var err error
 	select {

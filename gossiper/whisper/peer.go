@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/peerster-chat/Peerster/gossiper"
 	"github.com/sirupsen/logrus"
 )
 
@@ -129,16 +130,7 @@ func (p *peer) dial() (net.Conn, error) {
 // sleep waits about d, jittered so that peers that failed together do not
 // redial together; false means the peer was stopped meanwhile.
 func (p *peer) sleep(d time.Duration) bool {
-	d = p.w.jitter(d)
-	done := make(chan struct{})
-	t := p.w.cfg.Clock.AfterFunc(d, func() { close(done) })
-	select {
-	case <-done:
-		return true
-	case <-p.ctx.Done():
-		t.Stop()
-		return false
-	}
+	return gossiper.Sleep(p.ctx, p.w.cfg.Clock, p.w.jitter(d))
 }
 
 // serve writes the backlog and then the queue to conn until a write fails,

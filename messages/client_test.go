@@ -19,7 +19,7 @@ var goldenClient = map[string]string{
 func TestGoldenClientDatagrams(t *testing.T) {
 	for name, want := range goldenClient {
 		t.Run(name, func(t *testing.T) {
-			m, err := DecodeClient(readHex(t, name))
+			m, err := DecodeClient(readHexFixture(t, "peerster", name))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -35,7 +35,7 @@ func TestClientMsgIsByteCompatibleWithCourseMessage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := readHex(t, "client_message_hello_gregunz.hex"); !bytes.Equal(b, want) {
+	if want := readHexFixture(t, "peerster", "client_message_hello_gregunz.hex"); !bytes.Equal(b, want) {
 		t.Fatalf("encoded %x, 2018 clients sent %x", b, want)
 	}
 }

@@ -2,9 +2,7 @@ package messages
 
 import (
 	"bytes"
-	"encoding/hex"
 	"errors"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -12,19 +10,6 @@ import (
 
 	"go.dedis.ch/protobuf"
 )
-
-func readHex(t testing.TB, name string) []byte {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("testdata", "peerster", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := hex.DecodeString(strings.TrimSpace(string(raw)))
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	return b
-}
 
 // goldenPackets lists every gossip fixture captured from gregunz and romain
 // nodes with the packet it must decode to.
@@ -48,7 +33,7 @@ var goldenPackets = map[string]*GossipPacket{
 func TestGoldenPacketsDecodeAndReencodeByteForByte(t *testing.T) {
 	for name, want := range goldenPackets {
 		t.Run(name, func(t *testing.T) {
-			wire := readHex(t, name)
+			wire := readHexFixture(t, "peerster", name)
 			got, err := DecodePacket(wire)
 			if err != nil {
 				t.Fatalf("decode: %v", err)
@@ -124,7 +109,7 @@ func TestDecodeRejects(t *testing.T) {
 		// Field 4 (Private in later course versions) only: skipped as unknown.
 		{"unknown field only", []byte{0x22, 0x00}, ErrEmptyPacket},
 		{"two fields", twoFields, ErrAmbiguousPacket},
-		{"truncated rumor", readHex(t, "rumor_Z_1_probe.hex")[:6], nil},
+		{"truncated rumor", readHexFixture(t, "peerster", "rumor_Z_1_probe.hex")[:6], nil},
 		{"garbage", []byte("\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"), nil},
 	}
 	for _, c := range cases {

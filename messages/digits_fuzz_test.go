@@ -2,8 +2,6 @@ package messages
 
 import (
 	"bytes"
-	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
 	"testing/iotest"
@@ -14,17 +12,7 @@ import (
 // the outcome, and that every accepted entry survives our own formatting:
 // whatever we take in, we can serve back to the next puller unchanged.
 func FuzzReadDigitReply(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "digits", "*.csv"))
-	if len(files) == 0 {
-		f.Fatal("no digit fixtures")
-	}
-	for _, file := range files {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
+	addFixtureSeeds(f, "digits", ".csv")
 	f.Add([]byte{})
 	f.Add([]byte("\n"))
 	f.Add([]byte("1.2.3.4:5,6,7\r\n224.0.0.1:5,6,7\n1.2.3.4:5,6,7\r\r\n"))

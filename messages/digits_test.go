@@ -21,15 +21,6 @@ import (
 // future, and the captured replies of 2026-11-21 are not in the future.
 var digitNow = time.Unix(1795238500, 0)
 
-func readDigitFixture(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "digits", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // digitWant is the codec's verdict on one line: accepted when errHas is
 // empty, else rejected with an error containing errHas.
 type digitWant struct {
@@ -189,7 +180,7 @@ func checkDigitLines(t *testing.T, got []DigitLine, want []digitWant) {
 func TestReadDigitReplyFixtures(t *testing.T) {
 	for _, tc := range digitFixtureCases {
 		t.Run(tc.file, func(t *testing.T) {
-			got, err := ReadDigitReply(bytes.NewReader(readDigitFixture(t, tc.file)), tc.now)
+			got, err := ReadDigitReply(bytes.NewReader(readFixture(t, "digits", tc.file)), tc.now)
 			if err != nil {
 				t.Fatalf("err = %v", err)
 			}
@@ -202,7 +193,7 @@ func TestReadDigitReplyFixtures(t *testing.T) {
 // reader, line by line, for the fixtures small enough to split by hand.
 func TestParseDigitLineFixtures(t *testing.T) {
 	for _, tc := range digitFixtureCases {
-		data := readDigitFixture(t, tc.file)
+		data := readFixture(t, "digits", tc.file)
 		lines := bytes.Split(bytes.TrimSuffix(data, []byte("\n")), []byte("\n"))
 		if len(lines) > MaxDigitLines {
 			continue
@@ -235,7 +226,7 @@ func TestEveryDigitFixtureIsCovered(t *testing.T) {
 }
 
 func TestDigitRealReplies(t *testing.T) {
-	got, err := ReadDigitReply(bytes.NewReader(readDigitFixture(t, "peiliou_reply_3_entries.csv")), digitNow)
+	got, err := ReadDigitReply(bytes.NewReader(readFixture(t, "digits", "peiliou_reply_3_entries.csv")), digitNow)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,7 +239,7 @@ func TestDigitRealReplies(t *testing.T) {
 		t.Errorf("peiliou: %+v, want %+v", e, want)
 	}
 
-	got, err = ReadDigitReply(bytes.NewReader(readDigitFixture(t, "pygossip_reply_4_entries_no_final_lf.csv")), digitNow)
+	got, err = ReadDigitReply(bytes.NewReader(readFixture(t, "digits", "pygossip_reply_4_entries_no_final_lf.csv")), digitNow)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,7 +272,7 @@ func digitEntries(t *testing.T, lines []DigitLine) []DigitEntry {
 // happens to segment the reply.
 func TestReadDigitReplyChunking(t *testing.T) {
 	for _, tc := range digitFixtureCases {
-		data := readDigitFixture(t, tc.file)
+		data := readFixture(t, "digits", tc.file)
 		base, err := ReadDigitReply(bytes.NewReader(data), tc.now)
 		if err != nil {
 			t.Fatal(err)
@@ -364,7 +355,7 @@ func TestReadDigitReplyPygossipOverPipe(t *testing.T) {
 	client, server := net.Pipe()
 	defer client.Close()
 	defer server.Close()
-	data := readDigitFixture(t, "pygossip_reply_4_entries_no_final_lf.csv")
+	data := readFixture(t, "digits", "pygossip_reply_4_entries_no_final_lf.csv")
 	go func() { _, _ = server.Write(data) }()
 	if err := client.SetReadDeadline(time.Now().Add(200 * time.Millisecond)); err != nil {
 		t.Fatal(err)
@@ -690,7 +681,7 @@ func TestFormatDigitTableSeedExample(t *testing.T) {
 
 func TestFormatDigitTableRoundTrip(t *testing.T) {
 	for _, file := range []string{"peiliou_reply_3_entries.csv", "hostile_crlf.csv", "hostile_too_many_lines.csv"} {
-		lines, err := ReadDigitReply(bytes.NewReader(readDigitFixture(t, file)), digitNow)
+		lines, err := ReadDigitReply(bytes.NewReader(readFixture(t, "digits", file)), digitNow)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -704,7 +695,7 @@ func TestFormatDigitTableRoundTrip(t *testing.T) {
 		}
 	}
 	// A reply we format from a real capture is byte-identical to it.
-	data := readDigitFixture(t, "peiliou_reply_3_entries.csv")
+	data := readFixture(t, "digits", "peiliou_reply_3_entries.csv")
 	lines, _ := ReadDigitReply(bytes.NewReader(data), digitNow)
 	if got := FormatDigitTable(digitEntries(t, lines)); !bytes.Equal(got, data) {
 		t.Errorf("reformatted peiliou reply:\n%q\nwant\n%q", got, data)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"path/filepath"
 	"reflect"
 	"testing"
 	"testing/iotest"
@@ -16,13 +15,7 @@ import (
 // it came from: bincode has one spelling per value, so what we relay is what
 // we were sent.
 func FuzzDecodeP2P(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "p2pgossip", "*.hex"))
-	if len(files) == 0 {
-		f.Fatal("no p2p fixtures")
-	}
-	for _, file := range files {
-		f.Add(readP2PHex(f, filepath.Base(file)))
-	}
+	addFixtureSeeds(f, "p2pgossip", ".hex")
 	f.Add([]byte{})
 	f.Add([]byte{3, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0})
 	f.Add([]byte{0, 0, 0, 0, 0xff, 0xff, 0, 0, 0, 0, 0, 0})

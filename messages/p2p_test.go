@@ -3,7 +3,6 @@ package messages
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"io"
 	"net/netip"
@@ -14,19 +13,6 @@ import (
 	"testing"
 	"testing/iotest"
 )
-
-func readP2PHex(t testing.TB, name string) []byte {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("testdata", "p2pgossip", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := hex.DecodeString(strings.TrimSpace(string(raw)))
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	return b
-}
 
 // The identities and addresses of fixtures/README.md §4.
 const (
@@ -88,7 +74,7 @@ func decodeAllP2P(r io.Reader) ([]P2PMessage, error) {
 func TestGoldenP2PDecodeAndReencodeByteForByte(t *testing.T) {
 	for name, want := range goldenP2P {
 		t.Run(name, func(t *testing.T) {
-			wire := readP2PHex(t, name)
+			wire := readHexFixture(t, "p2pgossip", name)
 			readers := map[string]io.Reader{
 				"one read":        bytes.NewReader(wire),
 				"one byte a time": iotest.OneByteReader(bytes.NewReader(wire)),
@@ -272,7 +258,7 @@ func (r *p2pNoMoreReader) Read(p []byte) (int, error) {
 }
 
 func TestP2PDecodeErrorIsSticky(t *testing.T) {
-	d := NewP2PDecoder(bytes.NewReader(append([]byte{9, 0, 0, 0}, readP2PHex(t, "msg_heartbeat.hex")...)))
+	d := NewP2PDecoder(bytes.NewReader(append([]byte{9, 0, 0, 0}, readHexFixture(t, "p2pgossip", "msg_heartbeat.hex")...)))
 	_, err1 := d.Decode()
 	_, err2 := d.Decode()
 	if err1 == nil || err2 != err1 {
@@ -281,12 +267,12 @@ func TestP2PDecodeErrorIsSticky(t *testing.T) {
 }
 
 func TestP2PDecodeEnds(t *testing.T) {
-	hb := readP2PHex(t, "msg_heartbeat.hex")
+	hb := readHexFixture(t, "p2pgossip", "msg_heartbeat.hex")
 	got, err := decodeAllP2P(bytes.NewReader(nil))
 	if err != nil || len(got) != 0 {
 		t.Fatalf("empty stream: %v, %v", got, err)
 	}
-	gossip := readP2PHex(t, "msg_gossip_SM1bIboWON.hex")
+	gossip := readHexFixture(t, "p2pgossip", "msg_gossip_SM1bIboWON.hex")
 	for cut := 1; cut < len(gossip); cut++ {
 		stream := append(append([]byte(nil), hb...), gossip[:cut]...)
 		got, err := decodeAllP2P(iotest.OneByteReader(bytes.NewReader(stream)))
@@ -301,7 +287,7 @@ func TestP2PDecodeEnds(t *testing.T) {
 
 // A read error (a deadline) comes after the messages delivered with it.
 func TestP2PDecodeReadErrorAfterMessages(t *testing.T) {
-	two := readP2PHex(t, "two_messages_one_write_gossip_gossip.hex")
+	two := readHexFixture(t, "p2pgossip", "two_messages_one_write_gossip_gossip.hex")
 	r := io.MultiReader(bytes.NewReader(two), iotest.ErrReader(os.ErrDeadlineExceeded))
 	got, err := decodeAllP2P(iotest.DataErrReader(r))
 	if len(got) != 2 || !errors.Is(err, os.ErrDeadlineExceeded) {
@@ -326,7 +312,7 @@ func TestP2PDecodeChunking(t *testing.T) {
 	var want []P2PMessage
 	for _, name := range []string{"msg_list_peers_request.hex", "msg_list_peers_response_2_peers.hex",
 		"msg_gossip_SM1bIboWON.hex", "msg_heartbeat.hex", "msg_error_expected_addme.hex"} {
-		stream = append(stream, readP2PHex(t, name)...)
+		stream = append(stream, readHexFixture(t, "p2pgossip", name)...)
 		want = append(want, goldenP2P[name]...)
 	}
 	big := P2PMessage{Kind: P2PGossip, Text: strings.Repeat("é", 9000)}

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
 )
@@ -14,14 +12,7 @@ import (
 // panic, every error must be one of its own, and every message it returns
 // with a Body must survive an encode and a decode unchanged.
 func FuzzWhisperDecoder(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "whisper", "*.jsonl"))
-	for _, name := range files {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
+	addFixtureSeeds(f, "whisper", ".jsonl")
 	f.Add([]byte(`{"id":"a","ADDR":"1.2.3.4:5","body":"x","FileContents":"aGk=","FileName":"../x"}{}`))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		d := NewWhisperDecoder(bytes.NewReader(in))

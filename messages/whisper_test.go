@@ -4,23 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"testing/iotest"
 	"time"
 )
-
-func readWhisperFixture(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "whisper", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 func decodeAll(t *testing.T, r io.Reader) ([]WhisperMessage, error) {
 	t.Helper()
@@ -46,7 +35,7 @@ var aliceStream = []WhisperMessage{
 }
 
 func TestWhisperDecodesPdxgoStream(t *testing.T) {
-	raw := readWhisperFixture(t, "pdxgo_stream_alice.jsonl")
+	raw := readFixture(t, "whisper", "pdxgo_stream_alice.jsonl")
 	for name, r := range map[string]io.Reader{
 		"whole":       bytes.NewReader(raw),
 		"byte a time": iotest.OneByteReader(bytes.NewReader(raw)),
@@ -63,7 +52,7 @@ func TestWhisperDecodesPdxgoStream(t *testing.T) {
 }
 
 func TestWhisperReadsEveryKeySpelling(t *testing.T) {
-	got, err := decodeAll(t, bytes.NewReader(readWhisperFixture(t, "input_case_and_nosep.jsonl")))
+	got, err := decodeAll(t, bytes.NewReader(readFixture(t, "whisper", "input_case_and_nosep.jsonl")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +67,7 @@ func TestWhisperReadsEveryKeySpelling(t *testing.T) {
 		t.Errorf("millisecond timestamp read as %v", tm)
 	}
 
-	relay1, err := decodeAll(t, bytes.NewReader(readWhisperFixture(t, "input_relay_1.jsonl")))
+	relay1, err := decodeAll(t, bytes.NewReader(readFixture(t, "whisper", "input_relay_1.jsonl")))
 	if err != nil || len(relay1) != 1 {
 		t.Fatalf("input_relay_1: %v %+v", err, relay1)
 	}
@@ -93,7 +82,7 @@ func TestWhisperReadsEveryKeySpelling(t *testing.T) {
 
 func TestWhisperEncodesLikePdxgoPlusNick(t *testing.T) {
 	for _, name := range []string{"pdxgo_plain_nick.jsonl", "pdxgo_no_nick.jsonl", "pdxgo_html_escaped_body.jsonl", "pdxgo_relayed_kept.jsonl", "pdxgo_relayed_stripped.jsonl"} {
-		raw := readWhisperFixture(t, name)
+		raw := readFixture(t, "whisper", name)
 		m, err := ParseWhisper(raw)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
@@ -115,7 +104,7 @@ func TestWhisperEncodesLikePdxgoPlusNick(t *testing.T) {
 }
 
 func TestWhisperRefusesWhatPdxgoRefuses(t *testing.T) {
-	got, err := decodeAll(t, bytes.NewReader(readWhisperFixture(t, "input_float_timestamp.jsonl")))
+	got, err := decodeAll(t, bytes.NewReader(readFixture(t, "whisper", "input_float_timestamp.jsonl")))
 	if !errors.Is(err, ErrWhisperSyntax) || len(got) != 0 {
 		t.Errorf("float Timestamp: got %+v, %v; want ErrWhisperSyntax before any message", got, err)
 	}
@@ -131,7 +120,7 @@ func TestWhisperRefusesWhatPdxgoRefuses(t *testing.T) {
 			t.Errorf("%s: got %v, want ErrWhisperSyntax", bad, err)
 		}
 	}
-	empty, err := ParseWhisper(readWhisperFixture(t, "input_empty_body_crash.jsonl"))
+	empty, err := ParseWhisper(readFixture(t, "whisper", "input_empty_body_crash.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package tests
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -183,47 +181,21 @@ func (n *digitNode) waitDigitBound() error {
 	return n.waitReady("listen on TCP "+n.digitAddr, func() bool { return tcpListenOwned(n.pid(), n.digitPort()) })
 }
 
-// socketInodes lists the socket inodes a process holds.
-func socketInodes(pid int) map[string]bool {
-	dir := fmt.Sprintf("/proc/%d/fd", pid)
-	fds, err := os.ReadDir(dir)
-	if err != nil {
-		return nil
-	}
-	inodes := map[string]bool{}
-	for _, fd := range fds {
-		link, err := os.Readlink(filepath.Join(dir, fd.Name()))
-		if err == nil && strings.HasPrefix(link, "socket:[") {
-			inodes[strings.TrimSuffix(strings.TrimPrefix(link, "socket:["), "]")] = true
-		}
-	}
-	return inodes
-}
-
 // tcpListeners calls fn for every listening TCP socket of the machine
-// (state 0A in /proc/net/tcp{,6}) with its local port and inode.
+// (state 0A) with its local address in hex, port and inode.
 func tcpListeners(fn func(localHex string, port int, inode string)) {
-	for _, file := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
-		f, err := os.Open(file)
-		if err != nil {
-			continue
+	procSockets("tcp", func(fields []string) {
+		if fields[3] != "0A" {
+			return
 		}
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			fields := strings.Fields(sc.Text())
-			if len(fields) < 10 || fields[3] != "0A" {
-				continue
-			}
-			ip, port, ok := strings.Cut(fields[1], ":")
-			if !ok {
-				continue
-			}
-			if p, err := strconv.ParseUint(port, 16, 16); err == nil {
-				fn(ip, int(p), fields[9])
-			}
+		ip, port, ok := strings.Cut(fields[1], ":")
+		if !ok {
+			return
 		}
-		f.Close()
-	}
+		if p, err := strconv.ParseUint(port, 16, 16); err == nil {
+			fn(ip, int(p), fields[9])
+		}
+	})
 }
 
 // tcpListenOwned reports whether process pid listens on TCP port.

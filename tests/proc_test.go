@@ -404,43 +404,60 @@ func expectUsageError(t *testing.T, args ...string) {
 // udpPortsOwned reports whether process pid holds a UDP socket bound to
 // each of ports.
 func udpPortsOwned(pid int, ports ...int) bool {
-	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
-	if err != nil {
-		return false
-	}
-	inodes := map[string]bool{}
-	for _, fd := range fds {
-		link, err := os.Readlink(filepath.Join(fmt.Sprintf("/proc/%d/fd", pid), fd.Name()))
-		if err == nil && strings.HasPrefix(link, "socket:[") {
-			inodes[strings.TrimSuffix(strings.TrimPrefix(link, "socket:["), "]")] = true
-		}
-	}
+	inodes := socketInodes(pid)
 	owned := map[int]bool{}
-	for _, file := range []string{"/proc/net/udp", "/proc/net/udp6"} {
-		f, err := os.Open(file)
-		if err != nil {
-			continue
+	procSockets("udp", func(fields []string) {
+		if !inodes[fields[9]] {
+			return
 		}
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			fields := strings.Fields(sc.Text())
-			if len(fields) < 10 || !inodes[fields[9]] {
-				continue
-			}
-			local := fields[1]
-			i := strings.LastIndexByte(local, ':')
-			if p, err := strconv.ParseUint(local[i+1:], 16, 16); err == nil {
-				owned[int(p)] = true
-			}
+		local := fields[1]
+		i := strings.LastIndexByte(local, ':')
+		if p, err := strconv.ParseUint(local[i+1:], 16, 16); err == nil {
+			owned[int(p)] = true
 		}
-		f.Close()
-	}
+	})
 	for _, p := range ports {
 		if !owned[p] {
 			return false
 		}
 	}
 	return true
+}
+
+// socketInodes lists the socket inodes a process holds.
+func socketInodes(pid int) map[string]bool {
+	dir := fmt.Sprintf("/proc/%d/fd", pid)
+	fds, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	inodes := map[string]bool{}
+	for _, fd := range fds {
+		link, err := os.Readlink(filepath.Join(dir, fd.Name()))
+		if err == nil && strings.HasPrefix(link, "socket:[") {
+			inodes[strings.TrimSuffix(strings.TrimPrefix(link, "socket:["), "]")] = true
+		}
+	}
+	return inodes
+}
+
+// procSockets calls fn with the fields of every socket of the machine in
+// /proc/net/<proto> and /proc/net/<proto>6 (local address is fields[1],
+// state fields[3], inode fields[9]).
+func procSockets(proto string, fn func(fields []string)) {
+	for _, file := range []string{"/proc/net/" + proto, "/proc/net/" + proto + "6"} {
+		f, err := os.Open(file)
+		if err != nil {
+			continue
+		}
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if fields := strings.Fields(sc.Text()); len(fields) >= 10 {
+				fn(fields)
+			}
+		}
+		f.Close()
+	}
 }
 
 // stop sends SIGTERM to this node only (by pid), waits, and kills it after

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/peerster-chat/Peerster/gossiper/gossipertest"
 )
 
 // meshOf starts n nodes with the production pacing (WriteGap 20 ms,
@@ -36,7 +38,7 @@ func BenchmarkMeshLatency(b *testing.B) {
 		nodes[0].say(text)
 		line := gossipLine(nodes[0], text)
 		for _, nd := range nodes[1:] {
-			for nd.host.count(line) == 0 {
+			for nd.host.Count(gossipertest.Equal(line)) == 0 {
 				time.Sleep(50 * time.Microsecond)
 			}
 		}
@@ -57,7 +59,7 @@ func BenchmarkMeshBurst(b *testing.B) {
 		}
 		last := gossipLine(nodes[0], fmt.Sprint("burst ", i, " ", burst-1))
 		for _, nd := range nodes[1:] {
-			for nd.host.count(last) == 0 {
+			for nd.host.Count(gossipertest.Equal(last)) == 0 {
 				time.Sleep(time.Millisecond)
 			}
 		}

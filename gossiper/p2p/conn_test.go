@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/peerster-chat/Peerster/gossiper"
+	"github.com/peerster-chat/Peerster/gossiper/gossipertest"
 	"github.com/peerster-chat/Peerster/messages"
 	"github.com/sirupsen/logrus"
 	logtest "github.com/sirupsen/logrus/hooks/test"
@@ -38,7 +40,7 @@ func stillServes(t *testing.T, a, b *testNode, tag string) {
 	a.say("from a " + tag)
 	b.say("from b " + tag)
 	waitFor(t, "a and b still gossip", func() bool {
-		return b.host.count(gossipLine(a, "from a "+tag)) == 1 && a.host.count(gossipLine(b, "from b "+tag)) == 1
+		return b.host.Count(gossipertest.Equal(gossipLine(a, "from a "+tag))) == 1 && a.host.Count(gossipertest.Equal(gossipLine(b, "from b "+tag))) == 1
 	})
 }
 
@@ -135,7 +137,7 @@ func TestTrustOnFirstUse(t *testing.T) {
 	// B keeps redialling (its own side of TLS 1.3 completes); every try
 	// is refused.
 	waitFor(t, "a refuses b twice", func() bool { return a.logged(logrus.WarnLevel, "impostor refused") >= 2 })
-	for _, ev := range a.host.peerEvents() {
+	for _, ev := range a.host.Events(gossiper.EventPeers) {
 		if len(ev.Peers) != 0 {
 			t.Fatalf("a announced %q alive", ev.Peers)
 		}
@@ -262,7 +264,7 @@ func TestListAnswerIncludesTheRequester(t *testing.T) {
 	// And gossip from this TLS 1.2 peer shows as from its listen address.
 	r.send(messages.P2PMessage{Kind: messages.P2PGossip, Text: "over 1.2"})
 	line := "P2P origin " + strconv.FormatUint(id, 10) + " from 127.0.0.1:18501 contents over 1.2"
-	waitFor(t, "a prints the gossip", func() bool { return a.host.count(line) == 1 })
+	waitFor(t, "a prints the gossip", func() bool { return a.host.Count(gossipertest.Equal(line)) == 1 })
 }
 
 // recConn is a net.Conn that records each Write and when it came.

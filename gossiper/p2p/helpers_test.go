@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/peerster-chat/Peerster/gossiper"
+	"github.com/peerster-chat/Peerster/gossiper/gossipertest"
 	"github.com/peerster-chat/Peerster/messages"
 	"github.com/sirupsen/logrus"
 	logtest "github.com/sirupsen/logrus/hooks/test"
@@ -27,71 +27,6 @@ func readFixture(t testing.TB, name string) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-// fakeHost is a gossiper.Host that keeps everything, safe for concurrent
-// use.
-type fakeHost struct {
-	mu     sync.Mutex
-	lines  []string
-	msgs   []gossiper.ChatMessage
-	events []gossiper.Event
-}
-
-func (h *fakeHost) Print(protocol string, lines ...string) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if protocol != ProtocolName {
-		panic("printed for protocol " + protocol)
-	}
-	h.lines = append(h.lines, lines...)
-}
-
-func (h *fakeHost) Record(m gossiper.ChatMessage) {
-	h.mu.Lock()
-	h.msgs = append(h.msgs, m)
-	h.mu.Unlock()
-}
-
-func (h *fakeHost) Publish(ev gossiper.Event) {
-	h.mu.Lock()
-	h.events = append(h.events, ev)
-	h.mu.Unlock()
-}
-
-func (h *fakeHost) printed() []string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return slices.Clone(h.lines)
-}
-
-func (h *fakeHost) recorded() []gossiper.ChatMessage {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return slices.Clone(h.msgs)
-}
-
-func (h *fakeHost) peerEvents() []gossiper.Event {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	var out []gossiper.Event
-	for _, ev := range h.events {
-		if ev.Kind == gossiper.EventPeers {
-			out = append(out, ev)
-		}
-	}
-	return out
-}
-
-// count is how many printed lines equal line.
-func (h *fakeHost) count(line string) int {
-	n := 0
-	for _, l := range h.printed() {
-		if l == line {
-			n++
-		}
-	}
-	return n
 }
 
 // fast is a configuration for tests: short periods, but a DeadAfter long
@@ -112,7 +47,7 @@ func fast() Config {
 type testNode struct {
 	t    testing.TB
 	p    *P2P
-	host *fakeHost
+	host *gossipertest.Host
 	hook *logtest.Hook
 	addr string // ip:port we listen on
 	stop func()
@@ -154,7 +89,7 @@ func startOn(t testing.TB, cfg Config, ln net.Listener) *testNode {
 	log, hook := logtest.NewNullLogger()
 	log.SetLevel(logrus.DebugLevel)
 	cfg.Log = log
-	host := &fakeHost{}
+	host := gossipertest.NewHost(ProtocolName)
 	p, err := New(cfg, ln, host)
 	if err != nil {
 		ln.Close()

@@ -5,6 +5,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/peerster-chat/Peerster/gossiper"
+	"github.com/peerster-chat/Peerster/gossiper/gossipertest"
 )
 
 // TestMeshFormsThroughOneNodeAndGossips: B and C join through A only; C
@@ -21,13 +24,13 @@ func TestMeshFormsThroughOneNodeAndGossips(t *testing.T) {
 
 	a.say("hello from a")
 	waitFor(t, "b and c print a's gossip", func() bool {
-		return b.host.count(gossipLine(a, "hello from a")) == 1 && c.host.count(gossipLine(a, "hello from a")) == 1
+		return b.host.Count(gossipertest.Equal(gossipLine(a, "hello from a"))) == 1 && c.host.Count(gossipertest.Equal(gossipLine(a, "hello from a"))) == 1
 	})
 	c.say("hi from c")
 	waitFor(t, "a and b print c's gossip", func() bool {
-		return a.host.count(gossipLine(c, "hi from c")) == 1 && b.host.count(gossipLine(c, "hi from c")) == 1
+		return a.host.Count(gossipertest.Equal(gossipLine(c, "hi from c"))) == 1 && b.host.Count(gossipertest.Equal(gossipLine(c, "hi from c"))) == 1
 	})
-	msgs := b.host.recorded()
+	msgs := b.host.Messages()
 	if len(msgs) != 2 {
 		t.Fatalf("b recorded %+v", msgs)
 	}
@@ -36,11 +39,11 @@ func TestMeshFormsThroughOneNodeAndGossips(t *testing.T) {
 		t.Fatalf("b recorded %+v", m)
 	}
 	// Our own messages are the host's to record, not ours.
-	if got := a.host.recorded(); len(got) != 1 || got[0].Origin != c.id() {
+	if got := a.host.Messages(); len(got) != 1 || got[0].Origin != c.id() {
 		t.Fatalf("a recorded %+v", got)
 	}
 	// Nothing else reaches stdout: a heard only c.
-	if got := a.host.printed(); len(got) != 1 {
+	if got := a.host.Lines(); len(got) != 1 {
 		t.Fatalf("a printed %q", got)
 	}
 }
@@ -53,17 +56,17 @@ func TestAlivePeersArePublished(t *testing.T) {
 	b := start(t, cfg, "")
 	want := b.id() + "/" + b.addr
 	waitFor(t, "a publishes b alive", func() bool {
-		evs := a.host.peerEvents()
+		evs := a.host.Events(gossiper.EventPeers)
 		return len(evs) > 0 && strings.Join(evs[len(evs)-1].Peers, ",") == want
 	})
-	for _, ev := range a.host.peerEvents() {
+	for _, ev := range a.host.Events(gossiper.EventPeers) {
 		if ev.Protocol != ProtocolName {
 			t.Fatalf("event %+v", ev)
 		}
 	}
 	b.stop()
 	waitFor(t, "a publishes b dead", func() bool {
-		evs := a.host.peerEvents()
+		evs := a.host.Events(gossiper.EventPeers)
 		return len(evs[len(evs)-1].Peers) == 0
 	})
 	mp := a.p.MeshPeers()
@@ -83,8 +86,8 @@ func TestControlCharactersCannotForgeLines(t *testing.T) {
 	text := "one\nP2P origin 1 from 1.2.3.4:5 contents forged\r\x1b[2J\u2028é\tend"
 	b.say(text)
 	want := gossipLine(b, `one\nP2P origin 1 from 1.2.3.4:5 contents forged\r\x1b[2J\u2028é`+"\tend")
-	waitFor(t, "a prints the escaped line", func() bool { return a.host.count(want) == 1 })
-	if got := a.host.recorded(); len(got) != 1 || got[0].Text != text {
+	waitFor(t, "a prints the escaped line", func() bool { return a.host.Count(gossipertest.Equal(want)) == 1 })
+	if got := a.host.Messages(); len(got) != 1 || got[0].Text != text {
 		t.Fatalf("recorded %+v", got)
 	}
 }
@@ -99,13 +102,13 @@ func TestSayBeforeAnyPeerReachesLaterPeersOnce(t *testing.T) {
 	cfg.Connect = []string{a.addr}
 	b := start(t, cfg, "")
 	line := gossipLine(a, "said alone, latest")
-	waitFor(t, "b gets a's latest message", func() bool { return b.host.count(line) == 1 })
+	waitFor(t, "b gets a's latest message", func() bool { return b.host.Count(gossipertest.Equal(line)) == 1 })
 	// Several periods later it has still come once, and the older one never.
 	time.Sleep(5 * fast().Period)
-	if n := b.host.count(line); n != 1 {
+	if n := b.host.Count(gossipertest.Equal(line)); n != 1 {
 		t.Fatalf("b printed a's latest message %d times", n)
 	}
-	if n := b.host.count(gossipLine(a, "said alone")); n != 0 {
+	if n := b.host.Count(gossipertest.Equal(gossipLine(a, "said alone"))); n != 0 {
 		t.Fatalf("b printed a's older message %d times", n)
 	}
 }
@@ -136,7 +139,7 @@ func TestRelayCarriesTheOrigin(t *testing.T) {
 	if err := a.p.Relay("alice", "hi there"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "b prints the relayed message", func() bool { return b.host.count(gossipLine(a, "alice: hi there")) == 1 })
+	waitFor(t, "b prints the relayed message", func() bool { return b.host.Count(gossipertest.Equal(gossipLine(a, "alice: hi there"))) == 1 })
 }
 
 // TestSimultaneousDialsAgreeOnOneConnection: A and B join through each
@@ -157,11 +160,11 @@ func TestSimultaneousDialsAgreeOnOneConnection(t *testing.T) {
 			ca, cb := a.p.connOf(b.p.Identity()), b.p.connOf(a.p.Identity())
 			return ca != nil && cb != nil && ca.tls.LocalAddr().String() == cb.tls.RemoteAddr().String()
 		})
-		waitFor(t, "b prints a's latest message", func() bool { return b.host.count(gossipLine(a, "m9")) == 1 })
+		waitFor(t, "b prints a's latest message", func() bool { return b.host.Count(gossipertest.Equal(gossipLine(a, "m9"))) == 1 })
 		a.say("once")
-		waitFor(t, "b prints it", func() bool { return b.host.count(gossipLine(a, "once")) == 1 })
-		for _, l := range b.host.printed() {
-			if n := b.host.count(l); n != 1 {
+		waitFor(t, "b prints it", func() bool { return b.host.Count(gossipertest.Equal(gossipLine(a, "once"))) == 1 })
+		for _, l := range b.host.Lines() {
+			if n := b.host.Count(gossipertest.Equal(l)); n != 1 {
 				t.Fatalf("round %d: b printed %q %d times", round, l, n)
 			}
 		}
@@ -187,5 +190,5 @@ func TestStoppedPeerIsDeadThenRedialled(t *testing.T) {
 	b2 := start(t, cfg, b.addr)
 	waitFor(t, "a redials b", func() bool { return a.sees(b2) && b2.sees(a) })
 	b2.say("back")
-	waitFor(t, "a prints b's gossip", func() bool { return a.host.count(gossipLine(b2, "back")) == 1 })
+	waitFor(t, "a prints b's gossip", func() bool { return a.host.Count(gossipertest.Equal(gossipLine(b2, "back"))) == 1 })
 }

@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/peerster-chat/Peerster/gossiper/gossipertest"
 )
 
 func TestStoreRoundTrip(t *testing.T) {
@@ -54,7 +56,7 @@ func TestStoreDamagedFileIsAnError(t *testing.T) {
 		cfg := fast()
 		cfg.DataDir = dir
 		ln := listen(t)
-		_, err := New(cfg, ln, &fakeHost{})
+		_, err := New(cfg, ln, gossipertest.NewHost(ProtocolName))
 		ln.Close()
 		if err == nil || !strings.Contains(err.Error(), storeFile) {
 			t.Errorf("%s: error %v, want one naming the file", name, err)
@@ -86,7 +88,7 @@ func TestRestartRedialsKnownPeers(t *testing.T) {
 	}
 	waitFor(t, "b2 redials a", func() bool { return a.sees(b2) && b2.sees(a) })
 	a.say("welcome back")
-	waitFor(t, "b2 prints a's gossip", func() bool { return b2.host.count(gossipLine(a, "welcome back")) == 1 })
+	waitFor(t, "b2 prints a's gossip", func() bool { return b2.host.Count(gossipertest.Equal(gossipLine(a, "welcome back"))) == 1 })
 	// A follows B to its new address.
 	for _, mp := range a.p.MeshPeers() {
 		if mp.Identity == b2.p.Identity() && mp.Addr != b2.addr {

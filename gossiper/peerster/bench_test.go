@@ -43,7 +43,7 @@ func BenchmarkBurstOnMemNetwork(b *testing.B) {
 		for {
 			done := 0
 			for _, r := range recs {
-				if len(r.Chat()) == msgs {
+				if len(r.Messages()) == msgs {
 					done++
 				}
 			}

@@ -5,12 +5,12 @@ import (
 	"math/rand"
 	"net/netip"
 	"sort"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/peerster-chat/Peerster/gossiper"
+	"github.com/peerster-chat/Peerster/gossiper/gossipertest"
 	"github.com/peerster-chat/Peerster/messages"
 )
 
@@ -110,74 +110,8 @@ func (s constSource) Seed(int64)   {}
 func heads() *rand.Rand { return rand.New(constSource(0)) }
 func tails() *rand.Rand { return rand.New(constSource(1<<63 - 1)) }
 
-// recorder is a gossiper.Host that keeps everything for assertions.
-type recorder struct {
-	mu    sync.Mutex
-	lines []string
-	chat  []gossiper.ChatMessage
-	wake  chan struct{}
-}
-
-func newRecorder() *recorder { return &recorder{wake: make(chan struct{}, 1)} }
-
-func (r *recorder) Print(_ string, lines ...string) {
-	r.mu.Lock()
-	r.lines = append(r.lines, lines...)
-	r.mu.Unlock()
-	select {
-	case r.wake <- struct{}{}:
-	default:
-	}
-}
-
-func (r *recorder) Record(m gossiper.ChatMessage) {
-	r.mu.Lock()
-	r.chat = append(r.chat, m)
-	r.mu.Unlock()
-}
-
-func (r *recorder) Publish(gossiper.Event) {}
-
-func (r *recorder) Lines() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]string(nil), r.lines...)
-}
-
-func (r *recorder) Chat() []gossiper.ChatMessage {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]gossiper.ChatMessage(nil), r.chat...)
-}
-
-// waitLine waits until a printed line equals want.
-func (r *recorder) waitLine(t *testing.T, want string) {
-	t.Helper()
-	deadline := time.After(5 * time.Second)
-	for {
-		for _, l := range r.Lines() {
-			if l == want {
-				return
-			}
-		}
-		select {
-		case <-r.wake:
-		case <-time.After(10 * time.Millisecond):
-		case <-deadline:
-			t.Fatalf("no line %q; printed:\n%s", want, strings.Join(r.Lines(), "\n"))
-		}
-	}
-}
-
-func (r *recorder) count(prefix string) int {
-	n := 0
-	for _, l := range r.Lines() {
-		if strings.HasPrefix(l, prefix) {
-			n++
-		}
-	}
-	return n
-}
+// recorder is the host of a gossiper under test.
+type recorder = gossipertest.Host
 
 func addr(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
 
@@ -273,7 +207,7 @@ func runGossiper(t testing.TB, n *MemNetwork, a netip.AddrPort, cfg Config) (*Go
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := newRecorder()
+	rec := gossipertest.NewHost(ProtocolName)
 	g, err := New(cfg, tr, rec)
 	if err != nil {
 		t.Fatal(err)

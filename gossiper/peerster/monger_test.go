@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/peerster-chat/Peerster/gossiper/gossipertest"
 )
 
 const (
@@ -33,10 +35,10 @@ func TestRumorIsPrintedAckedAndMongeredToAnotherPeer(t *testing.T) {
 	if got.Origin != "Z" || got.ID != 1 || got.Text != "probe" {
 		t.Fatalf("mongered %+v", got)
 	}
-	rec.waitLine(t, "RUMOR origin Z from 127.0.0.1:5001 ID 1 contents probe")
-	rec.waitLine(t, "PEERS 127.0.0.1:5002,127.0.0.1:5001")
-	rec.waitLine(t, "MONGERING with 127.0.0.1:5002")
-	if c := rec.Chat(); len(c) != 1 || c[0].Origin != "Z" || c[0].From != peerA {
+	rec.WaitLine(t, "RUMOR origin Z from 127.0.0.1:5001 ID 1 contents probe", 5*time.Second)
+	rec.WaitLine(t, "PEERS 127.0.0.1:5002,127.0.0.1:5001", 5*time.Second)
+	rec.WaitLine(t, "MONGERING with 127.0.0.1:5002", 5*time.Second)
+	if c := rec.Messages(); len(c) != 1 || c[0].Origin != "Z" || c[0].From != peerA {
 		t.Fatalf("chat log %+v", c)
 	}
 }
@@ -48,10 +50,10 @@ func TestRumorPastAGapIsNotStored(t *testing.T) {
 
 	a.send(g.Addr(), rumor("Q", 5, "early"))
 	wantStatus(t, a.expect("status"))
-	rec.waitLine(t, "RUMOR origin Q from 127.0.0.1:5001 ID 5 contents early")
+	rec.WaitLine(t, "RUMOR origin Q from 127.0.0.1:5001 ID 5 contents early", 5*time.Second)
 	a.expectNothing(50 * time.Millisecond)
-	if len(rec.Chat()) != 0 {
-		t.Fatalf("stored a rumor past a gap: %+v", rec.Chat())
+	if len(rec.Messages()) != 0 {
+		t.Fatalf("stored a rumor past a gap: %+v", rec.Messages())
 	}
 	// Filling the gap in order stores every one of them.
 	for id := 1; id <= 5; id++ {
@@ -71,9 +73,9 @@ func TestRumorWithIDZeroIsDropped(t *testing.T) {
 	a.send(g.Addr(), rumor("Z", 0, "zero"))
 	a.send(g.Addr(), rumor("", 1, "no origin"))
 	a.send(g.Addr(), status())
-	rec.waitLine(t, "IN SYNC WITH 127.0.0.1:5001")
+	rec.WaitLine(t, "IN SYNC WITH 127.0.0.1:5001", 5*time.Second)
 	a.expectNothing(50 * time.Millisecond)
-	if rec.count("RUMOR") != 0 {
+	if rec.Count(gossipertest.Prefix("RUMOR")) != 0 {
 		t.Fatalf("printed a rumor that was dropped: %q", rec.Lines())
 	}
 }
@@ -88,8 +90,8 @@ func TestStatusShowingPeerLacksAMessageSendsItInOrder(t *testing.T) {
 	if err := g.Say("two"); err != nil {
 		t.Fatal(err)
 	}
-	rec.waitLine(t, "CLIENT MESSAGE one")
-	rec.waitLine(t, "CLIENT MESSAGE two")
+	rec.WaitLine(t, "CLIENT MESSAGE one", 5*time.Second)
+	rec.WaitLine(t, "CLIENT MESSAGE two", 5*time.Second)
 
 	a.send(g.Addr(), status("G", 1))
 	for {
@@ -105,7 +107,7 @@ func TestStatusShowingPeerLacksAMessageSendsItInOrder(t *testing.T) {
 		t.Fatalf("sent %+v after ack of 1, want ID 2", r)
 	}
 	a.send(g.Addr(), status("G", 3))
-	rec.waitLine(t, "IN SYNC WITH 127.0.0.1:5001")
+	rec.WaitLine(t, "IN SYNC WITH 127.0.0.1:5001", 5*time.Second)
 }
 
 func TestStatusShowingPeerHasMoreAsksWithOurStatus(t *testing.T) {
@@ -114,8 +116,8 @@ func TestStatusShowingPeerHasMoreAsksWithOurStatus(t *testing.T) {
 	g, rec := startGossiper(t, n, us, Config{Name: "G", Clock: newFakeClock(), Rand: heads()})
 	a.send(g.Addr(), status("X", 3))
 	wantStatus(t, a.expect("status"))
-	rec.waitLine(t, "STATUS from 127.0.0.1:5001 peer X nextID 3")
-	if rec.count("IN SYNC") != 0 {
+	rec.WaitLine(t, "STATUS from 127.0.0.1:5001 peer X nextID 3", 5*time.Second)
+	if rec.Count(gossipertest.Prefix("IN SYNC")) != 0 {
 		t.Fatal("printed IN SYNC while the peer has more")
 	}
 }
@@ -125,8 +127,8 @@ func TestEmptyStatusPrintsTheTrailingSpaceOf2018Nodes(t *testing.T) {
 	a := newFakePeer(t, n, peerA)
 	g, rec := startGossiper(t, n, us, Config{Name: "G", Clock: newFakeClock(), Rand: tails()})
 	a.send(g.Addr(), status())
-	rec.waitLine(t, "STATUS from 127.0.0.1:5001 ")
-	rec.waitLine(t, "IN SYNC WITH 127.0.0.1:5001")
+	rec.WaitLine(t, "STATUS from 127.0.0.1:5001 ", 5*time.Second)
+	rec.WaitLine(t, "IN SYNC WITH 127.0.0.1:5001", 5*time.Second)
 }
 
 func TestInSyncAckFlipsCoinTowardsTheOtherPeer(t *testing.T) {
@@ -137,8 +139,8 @@ func TestInSyncAckFlipsCoinTowardsTheOtherPeer(t *testing.T) {
 	// heads() picks the first candidate lacking the rumor: A.
 	a.expect("rumor")
 	a.send(g.Addr(), status("G", 2))
-	rec.waitLine(t, "IN SYNC WITH 127.0.0.1:5001")
-	rec.waitLine(t, "FLIPPED COIN sending rumor to 127.0.0.1:5002")
+	rec.WaitLine(t, "IN SYNC WITH 127.0.0.1:5001", 5*time.Second)
+	rec.WaitLine(t, "FLIPPED COIN sending rumor to 127.0.0.1:5002", 5*time.Second)
 	if r := b.expect("rumor").Rumor; r.Origin != "G" || r.ID != 1 {
 		t.Fatalf("flipped %+v", r)
 	}
@@ -152,7 +154,7 @@ func TestTailsStopsMongeringAndProbesPeersThatMayLackIt(t *testing.T) {
 	// tails() picks the last candidate: B.
 	b.expect("rumor")
 	b.send(g.Addr(), status("G", 2))
-	rec.waitLine(t, "IN SYNC WITH 127.0.0.1:5002")
+	rec.WaitLine(t, "IN SYNC WITH 127.0.0.1:5002", 5*time.Second)
 	// No rumor to A on tails, only our status: anti-entropy started early.
 	wantStatus(t, a.expect("status"), "G", 2)
 	a.expectNothing(50 * time.Millisecond)
@@ -161,7 +163,7 @@ func TestTailsStopsMongeringAndProbesPeersThatMayLackIt(t *testing.T) {
 	if r := a.expect("rumor").Rumor; r.Origin != "G" || r.ID != 1 {
 		t.Fatalf("sent %+v", r)
 	}
-	if rec.count("FLIPPED COIN") != 0 {
+	if rec.Count(gossipertest.Prefix("FLIPPED COIN")) != 0 {
 		t.Fatal("flipped on tails")
 	}
 }
@@ -178,7 +180,7 @@ func TestAckTimeoutFlipsToAnotherPeer(t *testing.T) {
 	b.expectNothing(50 * time.Millisecond)
 	clock.Advance(time.Millisecond)
 	b.expect("rumor")
-	rec.waitLine(t, "FLIPPED COIN sending rumor to 127.0.0.1:5002")
+	rec.WaitLine(t, "FLIPPED COIN sending rumor to 127.0.0.1:5002", 5*time.Second)
 }
 
 func TestFreshRumorFlipsOnAnyInSyncStatusUntilItGoesStale(t *testing.T) {
@@ -191,14 +193,14 @@ func TestFreshRumorFlipsOnAnyInSyncStatusUntilItGoesStale(t *testing.T) {
 	b.expect("rumor") // mongered away from A
 	coin.set(false)
 	b.send(g.Addr(), status("Z", 2)) // B's ack ends the exchange: tails
-	rec.waitLine(t, "IN SYNC WITH 127.0.0.1:5002")
+	rec.WaitLine(t, "IN SYNC WITH 127.0.0.1:5002", 5*time.Second)
 	a.expectNothing(50 * time.Millisecond) // A has Z1: no probe either
 
 	// An in-sync status from A, with no exchange open with A, while Z1 is
 	// fresh: it counts as the end of an exchange, and heads sends Z1 on.
 	coin.set(true)
 	a.send(g.Addr(), status("Z", 2))
-	rec.waitLine(t, "FLIPPED COIN sending rumor to 127.0.0.1:5002")
+	rec.WaitLine(t, "FLIPPED COIN sending rumor to 127.0.0.1:5002", 5*time.Second)
 	if r := b.expect("rumor").Rumor; r.Origin != "Z" || r.ID != 1 {
 		t.Fatalf("flipped %+v", r)
 	}
@@ -212,7 +214,7 @@ func TestFreshRumorFlipsOnAnyInSyncStatusUntilItGoesStale(t *testing.T) {
 	a.send(g.Addr(), status("Z", 2))
 	waitCount(t, rec, "IN SYNC WITH 127.0.0.1:5001", 2)
 	b.expectNothing(50 * time.Millisecond)
-	if n := rec.count("FLIPPED COIN"); n != 1 {
+	if n := rec.Count(gossipertest.Prefix("FLIPPED COIN")); n != 1 {
 		t.Fatalf("%d flips, want the one while Z1 was fresh", n)
 	}
 }
@@ -233,9 +235,9 @@ func (c *switchCoin) Int63() int64 {
 func waitCount(t *testing.T, rec *recorder, line string, n int) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
-	for rec.count(line) < n {
+	for rec.Count(gossipertest.Prefix(line)) < n {
 		if time.Now().After(deadline) {
-			t.Fatalf("%q printed %d times, want %d", line, rec.count(line), n)
+			t.Fatalf("%q printed %d times, want %d", line, rec.Count(gossipertest.Prefix(line)), n)
 		}
 		time.Sleep(time.Millisecond)
 	}
@@ -303,9 +305,9 @@ func TestNoFlipBackToTheOnlyPeerThatJustShowedItHasTheRumor(t *testing.T) {
 	}
 	a.expect("rumor")
 	a.send(g.Addr(), status("G", 2))
-	rec.waitLine(t, "IN SYNC WITH 127.0.0.1:5001")
+	rec.WaitLine(t, "IN SYNC WITH 127.0.0.1:5001", 5*time.Second)
 	a.expectNothing(50 * time.Millisecond)
-	if rec.count("FLIPPED COIN") != 0 {
+	if rec.Count(gossipertest.Prefix("FLIPPED COIN")) != 0 {
 		t.Fatalf("flipped back to the only peer: %q", rec.Lines())
 	}
 	// A lost rumor is another matter: on timeout the only peer gets it again.
@@ -318,7 +320,7 @@ func TestNoFlipBackToTheOnlyPeerThatJustShowedItHasTheRumor(t *testing.T) {
 	if r := a.expect("rumor").Rumor; r.ID != 2 {
 		t.Fatalf("resent %+v", r)
 	}
-	rec.waitLine(t, "FLIPPED COIN sending rumor to 127.0.0.1:5001")
+	rec.WaitLine(t, "FLIPPED COIN sending rumor to 127.0.0.1:5001", 5*time.Second)
 }
 
 func TestRelayedMessageIsOurRumorButNotAClientMessage(t *testing.T) {
@@ -345,8 +347,8 @@ func TestRelayedMessageIsOurRumorButNotAClientMessage(t *testing.T) {
 		}
 		// It is neither a CLIENT MESSAGE nor a second chat entry: the
 		// chat already has it under the protocol it came from.
-		if rec.count("CLIENT MESSAGE") != 0 || len(rec.Chat()) != 0 {
-			t.Errorf("relay printed %q, chat %+v", rec.Lines(), rec.Chat())
+		if rec.Count(gossipertest.Prefix("CLIENT MESSAGE")) != 0 || len(rec.Messages()) != 0 {
+			t.Errorf("relay printed %q, chat %+v", rec.Lines(), rec.Messages())
 		}
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/peerster-chat/Peerster/gossiper/gossipertest"
 )
 
 // TestLossyNetworkDeliversEveryMessage runs 20 gossipers on a network that
@@ -49,7 +51,7 @@ func TestLossyNetworkDeliversEveryMessage(t *testing.T) {
 	for {
 		complete := 0
 		for _, r := range recs {
-			if len(r.Chat()) >= want {
+			if len(r.Messages()) >= want {
 				complete++
 			}
 		}
@@ -63,7 +65,7 @@ func TestLossyNetworkDeliversEveryMessage(t *testing.T) {
 	}
 	for i, r := range recs {
 		seen := map[string]bool{}
-		for _, m := range r.Chat() {
+		for _, m := range r.Messages() {
 			key := fmt.Sprintf("%s/%d", m.Origin, m.ID)
 			if seen[key] {
 				t.Errorf("node %d stored %s twice", i, key)
@@ -89,15 +91,15 @@ func TestSimpleModeRingStopsAtTheOriginator(t *testing.T) {
 	if err := ga.Say("hello_simple"); err != nil {
 		t.Fatal(err)
 	}
-	ra.waitLine(t, "CLIENT MESSAGE hello_simple")
-	rb.waitLine(t, "SIMPLE MESSAGE origin A from 127.0.0.1:5040 contents hello_simple")
-	rb.waitLine(t, "PEERS 127.0.0.1:5042,127.0.0.1:5040")
-	rc.waitLine(t, "SIMPLE MESSAGE origin A from 127.0.0.1:5041 contents hello_simple")
-	ra.waitLine(t, "SIMPLE MESSAGE origin A from 127.0.0.1:5042 contents hello_simple")
-	ra.waitLine(t, "PEERS 127.0.0.1:5041,127.0.0.1:5042")
+	ra.WaitLine(t, "CLIENT MESSAGE hello_simple", 5*time.Second)
+	rb.WaitLine(t, "SIMPLE MESSAGE origin A from 127.0.0.1:5040 contents hello_simple", 5*time.Second)
+	rb.WaitLine(t, "PEERS 127.0.0.1:5042,127.0.0.1:5040", 5*time.Second)
+	rc.WaitLine(t, "SIMPLE MESSAGE origin A from 127.0.0.1:5041 contents hello_simple", 5*time.Second)
+	ra.WaitLine(t, "SIMPLE MESSAGE origin A from 127.0.0.1:5042 contents hello_simple", 5*time.Second)
+	ra.WaitLine(t, "PEERS 127.0.0.1:5041,127.0.0.1:5042", 5*time.Second)
 	sent := n.Sent()
 	time.Sleep(100 * time.Millisecond)
-	if n.Sent() != sent || ra.count("SIMPLE MESSAGE") != 1 {
+	if n.Sent() != sent || ra.Count(gossipertest.Prefix("SIMPLE MESSAGE")) != 1 {
 		t.Fatalf("the message kept circling: %d datagrams, then %d", sent, n.Sent())
 	}
 	if sent != 3 {

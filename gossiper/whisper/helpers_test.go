@@ -11,53 +11,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/peerster-chat/Peerster/gossiper"
+	"github.com/peerster-chat/Peerster/gossiper/gossipertest"
 	"github.com/peerster-chat/Peerster/messages"
 	"github.com/sirupsen/logrus"
 	"github.com/sirupsen/logrus/hooks/test"
 )
 
-// fakeHost collects what a node prints and records.
-type fakeHost struct {
-	mu      sync.Mutex
-	lines   []string
-	records []gossiper.ChatMessage
-}
-
-func (h *fakeHost) Print(_ string, lines ...string) {
-	h.mu.Lock()
-	h.lines = append(h.lines, lines...)
-	h.mu.Unlock()
-}
-
-func (h *fakeHost) Record(m gossiper.ChatMessage) {
-	h.mu.Lock()
-	h.records = append(h.records, m)
-	h.mu.Unlock()
-}
-
-func (h *fakeHost) Publish(gossiper.Event) {}
-
-func (h *fakeHost) Lines() []string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return append([]string(nil), h.lines...)
-}
-
-func (h *fakeHost) count(substr string) int {
-	n := 0
-	for _, l := range h.Lines() {
-		if strings.Contains(l, substr) {
-			n++
-		}
-	}
-	return n
-}
-
 // testNode is a running Whisper on an ephemeral loopback port.
 type testNode struct {
 	*Whisper
-	host *fakeHost
+	host *gossipertest.Host
 	logs *test.Hook
 }
 
@@ -80,7 +43,7 @@ func startNode(t testing.TB, cfg Config) *testNode {
 	if cfg.BackoffMax == 0 {
 		cfg.BackoffMax = 200 * time.Millisecond
 	}
-	h := &fakeHost{}
+	h := gossipertest.NewHost(ProtocolName)
 	w, err := New(cfg, ln, h)
 	if err != nil {
 		t.Fatal(err)

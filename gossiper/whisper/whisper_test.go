@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/peerster-chat/Peerster/gossiper/gossipertest"
 	"github.com/peerster-chat/Peerster/messages"
 )
 
@@ -31,7 +32,7 @@ func TestRelaysToAllButAddrAndDedupes(t *testing.T) {
 	if got := a.countBody("hello from a") + a.countBody("marker"); got != 0 {
 		t.Errorf("message relayed back to its own Addr %d times", got)
 	}
-	if got := n.host.count("WHISPER origin alice from " + a.addr() + " contents hello from a"); got != 1 {
+	if got := n.host.Count(gossipertest.Contains("WHISPER origin alice from " + a.addr() + " contents hello from a")); got != 1 {
 		t.Errorf("WHISPER line printed %d times: %q", got, n.host.Lines())
 	}
 	relayed := b.messages()[0]
@@ -81,7 +82,7 @@ func TestNeverSendsAnEmptyBody(t *testing.T) {
 		t.Errorf("sent %d messages, want only the marker", len(a.messages()))
 	}
 	// The file without a Body is shown, not relayed.
-	if n.host.count("[file text/plain, 2 bytes, not saved: no -dataDir]") != 1 {
+	if n.host.Count(gossipertest.Contains("[file text/plain, 2 bytes, not saved: no -dataDir]")) != 1 {
 		t.Errorf("file without Body not shown: %q", n.host.Lines())
 	}
 }
@@ -114,8 +115,8 @@ func TestOwnMessagesHashedAndEchoesShownOnce(t *testing.T) {
 		sendJSON(t, in, map[string]any{"ID": m.ID, "Addr": m.Addr, "Body": m.Body, "omitempty": m.Nick, "Timestamp": m.Timestamp})
 	}
 	sendJSON(t, in, pdxgoMsg("after-echo", "127.0.0.1:9", "after echo", ""))
-	eventually(t, "marker shown", func() bool { return n.host.count("after echo") == 1 })
-	if got := n.host.count("same text"); got != 0 {
+	eventually(t, "marker shown", func() bool { return n.host.Count(gossipertest.Contains("after echo")) == 1 })
+	if got := n.host.Count(gossipertest.Contains("same text")); got != 0 {
 		t.Errorf("own echoed messages shown %d times", got)
 	}
 }
@@ -128,8 +129,8 @@ func TestDropsTamperedHashedIDs(t *testing.T) {
 		map[string]any{"ID": id, "Addr": "127.0.0.1:9", "Body": "tampered", "Timestamp": 1795238300},
 		map[string]any{"ID": "hash:md5:whatever", "Addr": "127.0.0.1:9", "Body": "opaque hash name"},
 	)
-	eventually(t, "opaque shown", func() bool { return n.host.count("opaque hash name") == 1 })
-	if n.host.count("tampered") != 0 {
+	eventually(t, "opaque shown", func() bool { return n.host.Count(gossipertest.Contains("opaque hash name")) == 1 })
+	if n.host.Count(gossipertest.Contains("tampered")) != 0 {
 		t.Error("a message whose hash does not match was shown")
 	}
 }
@@ -149,8 +150,8 @@ func TestMalformedInputClosesOnlyThatConnection(t *testing.T) {
 		}
 	}
 	sendJSON(t, good, pdxgoMsg("g2", "127.0.0.1:9", "after", ""))
-	eventually(t, "good connection still served", func() bool { return n.host.count("contents after") == 1 })
-	if n.host.count("after bad") != 0 || n.host.count("float ts") != 0 {
+	eventually(t, "good connection still served", func() bool { return n.host.Count(gossipertest.Contains("contents after")) == 1 })
+	if n.host.Count(gossipertest.Contains("after bad")) != 0 || n.host.Count(gossipertest.Contains("float ts")) != 0 {
 		t.Errorf("messages from a closed connection were taken: %q", n.host.Lines())
 	}
 }
@@ -167,7 +168,7 @@ func TestFloodDisconnectsAndBans(t *testing.T) {
 	if !closedByPeer(flood, 10*time.Second) {
 		t.Fatal("flooding connection left open")
 	}
-	shown := n.host.count("contents flood")
+	shown := n.host.Count(gossipertest.Contains("contents flood"))
 	if shown > 60 {
 		t.Errorf("%d flood messages taken, burst is 50", shown)
 	}
@@ -181,8 +182,8 @@ func TestFloodDisconnectsAndBans(t *testing.T) {
 	// a flooder can name any Addr and must not get an honest one cut off.
 	other := dialNode(t, n)
 	sendJSON(t, other, pdxgoMsg("o1", "127.0.0.1:9", "other peer", ""), pdxgoMsg("o2", a.addr(), "relayed from a", ""))
-	eventually(t, "other peer served", func() bool { return n.host.count("relayed from a") == 1 })
-	if n.host.count("back again") != 0 {
+	eventually(t, "other peer served", func() bool { return n.host.Count(gossipertest.Contains("relayed from a")) == 1 })
+	if n.host.Count(gossipertest.Contains("back again")) != 0 {
 		t.Error("the banned peer's new connection was read")
 	}
 }
@@ -251,7 +252,7 @@ func TestBacklogReplayedToNewPeers(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		sendJSON(t, in, pdxgoMsg(fmt.Sprint("b", i), "127.0.0.1:9", fmt.Sprint("old ", i), ""))
 	}
-	eventually(t, "all shown", func() bool { return n.host.count("contents old") == 5 })
+	eventually(t, "all shown", func() bool { return n.host.Count(gossipertest.Contains("contents old")) == 5 })
 	late := startListener(t)
 	sendJSON(t, in, pdxgoMsg("from-late", late.addr(), "hello, I am new", ""))
 	eventually(t, "backlog", func() bool { return len(late.messages()) == 2 })
@@ -312,7 +313,7 @@ func TestFilesSavedSafely(t *testing.T) {
 		t.Errorf("saved %v, want %v", names, want)
 	}
 	for _, s := range []string{"too big [file of 1001 bytes not saved: over 1000]", "bad b64 [file not saved: bad base64]"} {
-		if n.host.count(s) != 1 {
+		if n.host.Count(gossipertest.Contains(s)) != 1 {
 			t.Errorf("no line with %q in %q", s, n.host.Lines())
 		}
 	}
@@ -356,6 +357,6 @@ func TestConnectionCap(t *testing.T) {
 		c := dialNode(t, n)
 		sendJSON(t, c, pdxgoMsg(fmt.Sprint("c4-", time.Now().UnixNano()), "127.0.0.1:9", "four", ""))
 		time.Sleep(20 * time.Millisecond)
-		return n.host.count("four") >= 1
+		return n.host.Count(gossipertest.Contains("four")) >= 1
 	})
 }

@@ -137,6 +137,10 @@ func (p *peer) sleep(d time.Duration) bool {
 // the peer closes the connection, or the peer is stopped.
 func (p *peer) serve(conn net.Conn) {
 	p.setConn(conn)
+	// A write to a stalled peer blocks until its deadline; closing the
+	// connection when the peer is stopped is what lets Run return at once.
+	stopClosing := context.AfterFunc(p.ctx, func() { conn.Close() })
+	defer stopClosing()
 	p.connected.Store(true)
 	p.log.Info("connected")
 	p.w.publishLinks()

@@ -1,6 +1,6 @@
 module github.com/peerster-chat/Peerster
 
-go 1.24
+go 1.26.0
 
 require (
 	github.com/chromedp/cdproto v0.0.0-20250724212937-08a3db8b4327
@@ -8,6 +8,7 @@ require (
 	github.com/google/uuid v1.6.0
 	github.com/sirupsen/logrus v1.9.3
 	go.dedis.ch/protobuf v1.0.11
+	golang.org/x/time v0.16.0
 )
 
 require (

@@ -7,6 +7,7 @@ package digits
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand"
 	"net"
@@ -35,9 +36,12 @@ type Config struct {
 	// Timeout bounds each step of a pull (dial, whole reply) and the
 	// server's write of a reply. Default 3 s.
 	Timeout time.Duration
-	// MaxConns caps the replies being written at once; further
-	// connections are closed at once. Default 64.
-	MaxConns int
+	// Accept caps the connections being answered at once: MaxConns in
+	// all (default 256) and MaxPerIP from one address (default 32);
+	// further ones are closed at once. QuietTimeout has nothing to do: a
+	// reply is written under Timeout and the connection closed, and no
+	// byte is ever read.
+	Accept gossiper.ListenerLimits
 	// MaxEntries caps the table so hostile replies, 256 new lines at a
 	// time, cannot grow it without bound. Default 16384 (about 1.5 MB),
 	// room for the 10,000-node tables the benchmarks serve.
@@ -75,9 +79,11 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.BackoffBase, 3*time.Second)
 	def(&c.BackoffMax, 5*time.Minute)
 	def(&c.Stall, 5*time.Second)
-	if c.MaxConns == 0 {
-		c.MaxConns = 64
+	accept, err := c.Accept.WithDefaults()
+	if err != nil {
+		return c, fmt.Errorf("digits: %w", err)
 	}
+	c.Accept = accept
 	if c.MaxEntries == 0 {
 		c.MaxEntries = 16384
 	}

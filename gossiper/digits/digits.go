@@ -57,28 +57,28 @@ func New(cfg Config, ln net.Listener, host gossiper.Host) (*Digits, error) {
 func (d *Digits) Name() string { return ProtocolName }
 
 // Run serves the table and pulls a random node every PullEvery until ctx is
-// cancelled; then it closes the listener and waits for its connections.
+// cancelled or the listener fails; then it closes the listener and every
+// connection, and waits for its goroutines.
 func (d *Digits) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	d.runCtx.Store(&ctx)
 	if d.cfg.Digit != nil {
 		d.setDigit(*d.cfg.Digit)
 	}
-	served := make(chan error, 1)
-	go func() { served <- d.serve(ctx, d.ln) }()
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
 		gossiper.Every(ctx, d.cfg.Clock, d.cfg.PullEvery, func() { d.pullRandom(ctx) })
 	}()
-	var err error
-	select {
-	case <-ctx.Done():
-		d.ln.Close()
-		<-served
-	case err = <-served:
-	}
+	err := d.serve(ctx)
+	// A failed listener stops the pulls too, or Run would never return.
+	cancel()
 	d.wg.Wait()
-	return err
+	if err != nil {
+		return fmt.Errorf("digits: %w", err)
+	}
+	return nil
 }
 
 // Command implements gossiper.Commander: "+ip:port" pulls now, a digit sets

@@ -346,7 +346,7 @@ func TestConnectionCapClosesExtraConnections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := New(Config{Self: ln.Addr().String(), Clock: &fixedClock{t: now}, MaxConns: 1, Stall: 2 * time.Second}, ln, &recorder{})
+	d, err := New(Config{Self: ln.Addr().String(), Clock: &fixedClock{t: now}, Accept: gossiper.ListenerLimits{MaxConns: 2, MaxPerIP: 1}, Stall: 2 * time.Second}, ln, &recorder{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,50 +2,23 @@ package digits
 
 import (
 	"context"
-	"errors"
 	"net"
 	"time"
+
+	"github.com/peerster-chat/Peerster/gossiper"
 )
 
-// serve answers every connection with our table and closes it. Each reply
-// is written by its own goroutine under a deadline, from a snapshot taken
-// without holding the table lock during I/O, so a stalled or hostile puller
-// delays nobody. At most MaxConns replies are in flight; beyond that a
-// connection is closed at once.
-func (d *Digits) serve(ctx context.Context, ln net.Listener) error {
-	slots := make(chan struct{}, d.cfg.MaxConns)
-	for {
-		conn, err := ln.Accept()
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			if errors.Is(err, net.ErrClosed) {
-				return err
-			}
-			// Out of file descriptors and the like: back off, never spin.
-			d.log.WithError(err).Warn("accept digit connection")
-			time.Sleep(50 * time.Millisecond)
-			continue
-		}
-		select {
-		case slots <- struct{}{}:
-		default:
-			d.log.WithField("peer", conn.RemoteAddr().String()).Warn("too many digit pulls at once; connection closed")
-			conn.Close()
-			continue
-		}
-		d.wg.Add(1)
-		go func() {
-			defer d.wg.Done()
-			defer func() { <-slots }()
-			d.reply(ctx, conn)
-		}()
-	}
+// serve answers every connection with our table and closes it, within the
+// caps of cfg.Accept: a connection over them is closed at once. Each reply
+// is written under a deadline, from a snapshot taken without holding the
+// table lock during I/O, so a stalled or hostile puller delays nobody. A
+// puller sends nothing and the server never reads, so the write deadline
+// is the only one a connection needs.
+func (d *Digits) serve(ctx context.Context) error {
+	return gossiper.Serve(ctx, d.ln, d.cfg.Accept, d.log, func(conn net.Conn) { d.reply(ctx, conn) })
 }
 
 func (d *Digits) reply(ctx context.Context, conn net.Conn) {
-	defer conn.Close()
 	log := d.log.WithField("peer", conn.RemoteAddr().String())
 	if d.adversarial.Load() {
 		d.replyAdversarially(ctx, conn, log)

@@ -15,6 +15,9 @@ type ChatMessage struct {
 	// messages this node sent itself, which the bridge never relays.
 	From string    `json:"from"`
 	Time time.Time `json:"time"`
+	// Suspect marks a rumor that carries our origin with an ID we never
+	// issued: someone else speaking as us.
+	Suspect bool `json:"suspect,omitempty"`
 }
 
 // ChatLog keeps every message the node has seen, oldest first. It is the one

@@ -78,6 +78,11 @@ type Comparison struct {
 	// lowest missing ID of the first origin in sorted order. Sending in ID
 	// order matters because receivers store only without gaps.
 	Send *Message
+	// Lacking is, for every origin the peer lacks messages of, the lowest
+	// missing ID, origins sorted; Send is its first entry. A sender that
+	// always sends Send can be stuck behind a message the peer refuses
+	// (a new origin over its quota), so it may pick among these instead.
+	Lacking []Message
 	// TheyHaveMore is set when the peer has a message we lack.
 	TheyHaveMore bool
 }
@@ -109,9 +114,12 @@ func Compare(mine *Vector, want []messages.PeerStatus) (Comparison, *Vector) {
 		if _, ok := theirs.next[o]; ok {
 			theirs.origins = append(theirs.origins, o)
 		}
-		if tn := theirs.Next(o); c.Send == nil && tn < mine.next[o] {
-			c.Send = &Message{Origin: o, ID: tn}
+		if tn := theirs.Next(o); tn < mine.next[o] {
+			c.Lacking = append(c.Lacking, Message{Origin: o, ID: tn})
 		}
+	}
+	if len(c.Lacking) > 0 {
+		c.Send = &c.Lacking[0]
 	}
 	return c, theirs
 }

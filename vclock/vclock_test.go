@@ -151,3 +151,15 @@ func TestManyOriginsStaySorted(t *testing.T) {
 		}
 	}
 }
+
+func TestCompareListsEveryOriginThePeerLacksAtItsFirstMissingID(t *testing.T) {
+	mine := vec("A", 3, "B", 2, "C", 5, "D", 2)
+	c, _ := Compare(mine, []messages.PeerStatus{{Identifier: "A", NextID: 3}, {Identifier: "C", NextID: 2}})
+	want := []Message{{"B", 1}, {"C", 2}, {"D", 1}}
+	if !reflect.DeepEqual(c.Lacking, want) || c.Send == nil || *c.Send != want[0] {
+		t.Fatalf("Lacking %v Send %v, want %v and its first", c.Lacking, c.Send, want)
+	}
+	if c, _ := Compare(mine, mine.Status().Want); c.Lacking != nil || c.Send != nil {
+		t.Fatalf("in sync, yet Lacking %v", c.Lacking)
+	}
+}

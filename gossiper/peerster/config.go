@@ -5,11 +5,13 @@ package peerster
 
 import (
 	"errors"
+	"fmt"
 	"math/rand"
 	"net/netip"
 	"time"
 
 	"github.com/peerster-chat/Peerster/gossiper"
+	"github.com/peerster-chat/Peerster/messages"
 
 	"github.com/sirupsen/logrus"
 )
@@ -39,6 +41,28 @@ type Config struct {
 	// MaxPeers bounds the peer list so that packets from spoofed sources
 	// cannot grow it without limit. Default 1024.
 	MaxPeers int
+	// MaxOriginLen bounds the origin names we take from peers, in bytes.
+	// Default 128: 2018 names were SCIPER numbers, letters and uuids.
+	MaxOriginLen int
+	// MaxStatusBytes bounds our encoded status, which grows by an entry
+	// per origin we take. Default 32 KiB, half the 65,507-byte datagram
+	// limit: about 2,500 origins of three letters or 700 uuids.
+	MaxStatusBytes int
+	// NewOriginBurst and NewOriginEvery are each source address's quota
+	// of new origins: a burst (a node joining brings all it knows), then
+	// one per period. Defaults 256 and 10 s.
+	NewOriginBurst int
+	NewOriginEvery time.Duration
+	// PeerTimeout drops a peer we learned (not one of Peers) once no valid
+	// packet has come from it for this long, so a peer list that junk got
+	// into heals by itself; an honest peer that speaks again is learned
+	// again. The list is looked at every quarter of it, so a peer goes
+	// between 1 and 1.25 times PeerTimeout after it fell silent. Default
+	// 5 min.
+	PeerTimeout time.Duration
+	// MaxSendFailures drops a learned peer after this many sends to it in
+	// a row failed. Default 5.
+	MaxSendFailures int
 	// Clock and Rand make timing and coin flips reproducible in tests.
 	// Defaults: the real clock, a generator seeded from the time.
 	Clock gossiper.Clock
@@ -62,6 +86,27 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxPeers == 0 {
 		c.MaxPeers = 1024
+	}
+	if c.MaxOriginLen == 0 {
+		c.MaxOriginLen = 128
+	}
+	if c.MaxStatusBytes == 0 {
+		c.MaxStatusBytes = 32 << 10
+	}
+	if c.MaxStatusBytes > messages.MaxDatagram {
+		return c, fmt.Errorf("peerster: MaxStatusBytes %d exceeds the %d-byte datagram limit", c.MaxStatusBytes, messages.MaxDatagram)
+	}
+	if c.NewOriginBurst == 0 {
+		c.NewOriginBurst = 256
+	}
+	if c.NewOriginEvery == 0 {
+		c.NewOriginEvery = 10 * time.Second
+	}
+	if c.PeerTimeout == 0 {
+		c.PeerTimeout = 5 * time.Minute
+	}
+	if c.MaxSendFailures == 0 {
+		c.MaxSendFailures = 5
 	}
 	if c.Clock == nil {
 		c.Clock = gossiper.SystemClock()

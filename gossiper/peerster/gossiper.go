@@ -44,6 +44,17 @@ type Gossiper struct {
 	pending   []string
 	peersFull bool
 	aeTimer   gossiper.Timer
+	origins   *originPolicy
+	// issued is the highest ID we gave a rumor of each of our names since
+	// start; a rumor of ours above it was sent by someone else.
+	issued map[string]uint32
+	// lastSweep is when learned peers were last checked for silence;
+	// sweepNow asks for a check after a peer's sends kept failing.
+	lastSweep time.Time
+	sweepNow  bool
+	rateLog   *gossiper.RateLog
+	// refused counts rumors refused by the origin bounds.
+	refused uint64
 }
 
 // exchange is a rumor sent to a peer whose status we wait for.
@@ -79,9 +90,13 @@ func New(cfg Config, tr Transport, host gossiper.Host) (*Gossiper, error) {
 		store:     newStore(),
 		known:     make(map[netip.AddrPort]*vclock.Vector),
 		exchanges: make(map[netip.AddrPort]*exchange),
+		origins:   newOriginPolicy(cfg),
+		issued:    make(map[string]uint32),
+		lastSweep: cfg.Clock.Now(),
+		rateLog:   gossiper.NewRateLog(cfg.Clock),
 	}
 	for _, p := range cfg.Peers {
-		g.learnPeer(p)
+		g.addPeer(p, true)
 	}
 	return g, nil
 }
@@ -107,6 +122,7 @@ func (g *Gossiper) Run(ctx context.Context) error {
 		select {
 		case f := <-g.in:
 			f()
+			g.maintainPeers()
 			g.flushLines()
 		case <-ctx.Done():
 			close(g.done)
@@ -178,7 +194,7 @@ func (g *Gossiper) AddPeer(addr string) error {
 		return fmt.Errorf("peerster: %s is our own address", ap)
 	}
 	return g.call(func() error {
-		if !g.learnPeer(ap) && !g.peers.has(ap) {
+		if !g.addPeer(ap, true) && !g.peers.has(ap) {
 			return fmt.Errorf("peerster: peer list is full (%d)", g.cfg.MaxPeers)
 		}
 		return nil
@@ -238,7 +254,6 @@ func ParseAddr(s string) (netip.AddrPort, error) {
 
 func (g *Gossiper) readLoop() {
 	buf := make([]byte, 64<<10)
-	drops := dropLog{log: g.log}
 	for {
 		n, from, err := g.tr.ReadFrom(buf)
 		if err != nil {
@@ -250,43 +265,26 @@ func (g *Gossiper) readLoop() {
 				return
 			default:
 			}
-			// A transient socket error (ICMP port unreachable echoes, for
-			// one) must not turn into a spinning loop.
-			g.log.WithError(err).Warn("read from gossip socket")
+			// A transient socket error (ICMP port unreachable echoes of
+			// our sends to a peer that is gone, for one) must not turn
+			// into a spinning loop, nor a log line per datagram.
+			g.rateLog.Warn(g.log.WithError(err), "read from gossip socket failed")
 			time.Sleep(10 * time.Millisecond)
 			continue
 		}
 		if from == g.self {
-			drops.drop(from, errors.New("datagram from our own address"))
+			g.rateLog.Warn(g.log.WithField("peer", from), "dropped datagram from our own address")
 			continue
 		}
 		pkt, err := messages.DecodePacket(buf[:n])
 		if err != nil {
-			drops.drop(from, err)
+			g.rateLog.Warn(g.log.WithField("peer", from).WithError(err), "dropped datagram")
 			continue
 		}
 		if !g.post(func() { g.handlePacket(from, pkt) }) {
 			return
 		}
 	}
-}
-
-// dropLog logs dropped datagrams without letting a flood of them flood
-// stderr: at most one warning a second, with a count of the rest.
-type dropLog struct {
-	log        logrus.FieldLogger
-	last       time.Time
-	suppressed int
-}
-
-func (d *dropLog) drop(from netip.AddrPort, err error) {
-	now := time.Now()
-	if now.Sub(d.last) < time.Second {
-		d.suppressed++
-		return
-	}
-	d.log.WithField("peer", from).WithField("suppressed", d.suppressed).WithError(err).Warn("dropped datagram")
-	d.last, d.suppressed = now, 0
 }
 
 func (g *Gossiper) handlePacket(from netip.AddrPort, pkt *messages.GossipPacket) {
@@ -322,21 +320,68 @@ func (g *Gossiper) flushLines() {
 	g.pending = nil
 }
 
-// learnPeer adds addr to the peer list; it reports whether it was new.
-func (g *Gossiper) learnPeer(addr netip.AddrPort) bool {
-	if addr == g.self || !addr.IsValid() || addr.Port() == 0 || g.peers.has(addr) {
+// heardFrom learns the source of a valid packet as a peer, or marks a known
+// peer alive. Peers come only from where packets come from, never from an
+// address written inside one: anyone could name any address there.
+func (g *Gossiper) heardFrom(addr netip.AddrPort) {
+	if st := g.peers.state(addr); st != nil {
+		st.lastHeard, st.sendFailures = g.cfg.Clock.Now(), 0
+		return
+	}
+	g.addPeer(addr, false)
+}
+
+// addPeer adds addr to the peer list; it reports whether it was new.
+// Configured peers (-peers, or added by the user) are never dropped.
+func (g *Gossiper) addPeer(addr netip.AddrPort, configured bool) bool {
+	if addr == g.self || !addr.IsValid() || addr.Port() == 0 {
 		return false
 	}
-	if g.peers.len() >= g.cfg.MaxPeers {
+	if !g.peers.has(addr) && g.peers.len() >= g.cfg.MaxPeers {
 		if !g.peersFull {
 			g.log.WithField("peer", addr).WithField("max", g.cfg.MaxPeers).Warn("peer list full; not adding more peers")
 			g.peersFull = true
 		}
 		return false
 	}
-	g.peers.add(addr)
+	if !g.peers.add(addr, configured, g.cfg.Clock.Now()) {
+		return false
+	}
 	g.publishPeers()
 	return true
+}
+
+// maintainPeers drops learned peers that fell silent for PeerTimeout or
+// whose sends kept failing. It runs after every packet or command, and
+// looks at the list only every quarter of PeerTimeout or when asked.
+func (g *Gossiper) maintainPeers() {
+	now := g.cfg.Clock.Now()
+	if !g.sweepNow && now.Sub(g.lastSweep) < g.cfg.PeerTimeout/4 {
+		return
+	}
+	g.sweepNow, g.lastSweep = false, now
+	var gone []netip.AddrPort
+	for _, a := range g.peers.addrs {
+		st := g.peers.state(a)
+		if !st.configured && (now.Sub(st.lastHeard) >= g.cfg.PeerTimeout || st.sendFailures >= g.cfg.MaxSendFailures) {
+			gone = append(gone, a)
+		}
+	}
+	for _, a := range gone {
+		st := g.peers.state(a)
+		g.rateLog.Info(g.log.WithField("peer", a).WithField("silentFor", now.Sub(st.lastHeard).Round(time.Second)).
+			WithField("sendFailures", st.sendFailures), "learned peer dropped")
+		g.peers.remove(a)
+		delete(g.known, a)
+		if ex := g.exchanges[a]; ex != nil {
+			ex.timer.Stop()
+			delete(g.exchanges, a)
+		}
+	}
+	if len(gone) > 0 {
+		g.peersFull = false
+		g.publishPeers()
+	}
 }
 
 func (g *Gossiper) publishPeers() {
@@ -345,6 +390,10 @@ func (g *Gossiper) publishPeers() {
 
 func (g *Gossiper) write(to netip.AddrPort, b []byte) {
 	if err := g.tr.WriteTo(b, to); err != nil {
-		g.log.WithField("peer", to).WithError(err).Warn("send failed")
+		g.rateLog.Warn(g.log.WithField("peer", to).WithError(err), "send failed")
+		if st := g.peers.state(to); st != nil && !st.configured {
+			st.sendFailures++
+			g.sweepNow = g.sweepNow || st.sendFailures >= g.cfg.MaxSendFailures
+		}
 	}
 }

@@ -2,19 +2,29 @@ package peerster
 
 import (
 	"net/netip"
+	"slices"
+
+	"github.com/peerster-chat/Peerster/gossiper"
 
 	"github.com/peerster-chat/Peerster/messages"
 	"github.com/peerster-chat/Peerster/vclock"
 )
 
-// sayRumor makes text our next rumor and starts mongering it.
+// sayRumor makes text our next rumor and starts mongering it. Its ID is the
+// next free one of our name: past anything of ours we hold, forged or not,
+// so nothing we send is taken for a message peers already have.
 func (g *Gossiper) sayRumor(text string, fromClient bool) error {
 	r := &messages.RumorMessage{Origin: g.name, ID: g.store.next(g.name), Text: text}
+	if r.ID == 1 {
+		// Our own names are always admitted; this counts the entry.
+		g.origins.admit(r.Origin, g.self, true, g.cfg.Clock.Now())
+	}
 	// A rumor that cannot be sent (too large) is refused before it is
 	// printed or stored.
-	if err := g.accept(r, "", fromClient); err != nil {
+	if err := g.accept(r, "", fromClient, false); err != nil {
 		return err
 	}
+	g.issued[r.Origin] = r.ID
 	if fromClient {
 		g.print(clientLine(text), peersLine(g.peers))
 	}
@@ -24,30 +34,59 @@ func (g *Gossiper) sayRumor(text string, fromClient bool) error {
 
 // accept stores a rumor that is next in its origin's sequence.
 // Only our bridged rumors stay out of the chat (record false).
-func (g *Gossiper) accept(r *messages.RumorMessage, from string, record bool) error {
+func (g *Gossiper) accept(r *messages.RumorMessage, from string, record, suspect bool) error {
 	if _, err := g.store.add(r); err != nil {
 		return err
 	}
 	g.status = nil
 	g.fresh = freshRumor{msg: vclock.Message{Origin: r.Origin, ID: r.ID}, at: g.cfg.Clock.Now(), set: true}
 	if record {
-		g.record(r.Origin, r.ID, r.Text, from)
+		g.record(r.Origin, r.ID, r.Text, from, suspect)
 	}
 	return nil
 }
 
 func (g *Gossiper) handleRumor(from netip.AddrPort, r *messages.RumorMessage) {
+	log := g.log.WithField("peer", from)
 	if r.ID == 0 || r.Origin == "" {
-		g.log.WithField("peer", from).WithField("origin", r.Origin).Debug("dropped rumor without origin or with ID 0")
+		g.rateLog.Debug(log.WithField("origin", gossiper.Printable(r.Origin)), "dropped rumor without origin or with ID 0")
 		return
 	}
-	g.learnPeer(from)
+	if len(r.Origin) > g.cfg.MaxOriginLen {
+		// Not even printed: a 30,000-byte name would make a 30,000-byte
+		// stdout line per copy.
+		g.refused++
+		g.rateLog.Warn(log.WithField("bytes", len(r.Origin)).WithField("refused", g.refused), "rumor refused: origin name too long")
+		return
+	}
+	g.heardFrom(from)
 	g.print(rumorLine(r, from), peersLine(g.peers))
-	isNew := r.ID == g.store.next(r.Origin)
+	next := g.store.next(r.Origin)
+	isNew := r.ID == next
+	if isNew && next == 1 {
+		if err := g.origins.admit(r.Origin, from, g.isOurs(r.Origin), g.cfg.Clock.Now()); err != nil {
+			// Not stored, not relayed, and not acked: an ack would show
+			// the sender we still lack the origin and it would send it
+			// again at once, a loop as fast as the network.
+			g.refused++
+			g.rateLog.Warn(log.WithField("origin", gossiper.Printable(r.Origin)).WithField("refused", g.refused).WithError(err),
+				"rumor of a new origin refused")
+			return
+		}
+	}
+	suspect := false
+	if issued, ours := g.issued[r.Origin]; isNew && ours && r.ID > issued {
+		// Someone speaks as us: keep it, as every peer will, so the
+		// network stays in one piece, but say so; our next message
+		// takes the next free ID, so none of ours is lost.
+		suspect = true
+		g.rateLog.Warn(log.WithField("origin", gossiper.Printable(r.Origin)).WithField("id", r.ID).WithField("issued", issued),
+			"rumor with our origin and an ID we never issued: kept and marked suspect")
+	}
 	if isNew {
-		if err := g.accept(r, from.String(), true); err != nil {
+		if err := g.accept(r, from.String(), true, suspect); err != nil {
 			// Only a rumor that re-encodes larger than it came can fail.
-			g.log.WithField("peer", from).WithField("origin", r.Origin).WithError(err).Warn("rumor not stored")
+			g.rateLog.Warn(log.WithField("origin", gossiper.Printable(r.Origin)).WithError(err), "rumor not stored")
 			isNew = false
 		}
 	}
@@ -58,14 +97,21 @@ func (g *Gossiper) handleRumor(from netip.AddrPort, r *messages.RumorMessage) {
 	if isNew {
 		g.startMongering(vclock.Message{Origin: r.Origin, ID: r.ID}, from)
 	} else if r.ID > g.store.next(r.Origin) {
-		g.log.WithField("peer", from).WithField("origin", r.Origin).WithField("id", r.ID).
+		log.WithField("origin", gossiper.Printable(r.Origin)).WithField("id", r.ID).
 			Debug("rumor past a gap; waiting for anti-entropy")
 	}
 }
 
+// isOurs reports whether origin is a name we have sent rumors under since
+// start, or our name now.
+func (g *Gossiper) isOurs(origin string) bool {
+	_, ok := g.issued[origin]
+	return ok || origin == g.name
+}
+
 // handleStatus is both the ack of a mongering exchange and anti-entropy.
 func (g *Gossiper) handleStatus(from netip.AddrPort, s *messages.StatusPacket) {
-	g.learnPeer(from)
+	g.heardFrom(from)
 	g.print(statusLine(from, s), peersLine(g.peers))
 	cmp, theirs := vclock.Compare(g.store.vector, s.Want)
 	if g.peers.has(from) {
@@ -73,7 +119,7 @@ func (g *Gossiper) handleStatus(from netip.AddrPort, s *messages.StatusPacket) {
 	}
 
 	ex := g.exchanges[from]
-	if ex != nil && cmp.Send != nil && *cmp.Send == ex.msg {
+	if ex != nil && slices.Contains(cmp.Lacking, ex.msg) {
 		// An earlier status crossing the rumor we just sent: keep waiting
 		// for the ack instead of sending the same rumor twice, but still
 		// ask for what the peer has and we lack.
@@ -87,8 +133,11 @@ func (g *Gossiper) handleStatus(from netip.AddrPort, s *messages.StatusPacket) {
 		delete(g.exchanges, from)
 	}
 	switch {
-	case cmp.Send != nil:
-		g.monger(from, *cmp.Send)
+	case len(cmp.Lacking) > 0:
+		// Any origin the peer lacks, not always the first: a peer that
+		// refuses one (its quota of new origins from us is spent) must
+		// not stop every origin sorted after it from reaching it.
+		g.monger(from, cmp.Lacking[g.cfg.Rand.Intn(len(cmp.Lacking))])
 	case cmp.TheyHaveMore:
 		g.sendStatus(from)
 	default:

@@ -2,30 +2,50 @@ package peerster
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
+	"time"
 )
 
 // peerList keeps peers in insertion order: -peers first, then every address
-// a packet came from. The order is what PEERS prints.
+// a valid packet came from. The order is what PEERS prints.
 type peerList struct {
 	addrs  []netip.AddrPort
-	index  map[netip.AddrPort]struct{}
+	index  map[netip.AddrPort]*peerState
 	joined string
 }
 
+// peerState is what decides whether a learned peer is kept.
+type peerState struct {
+	// configured peers (-peers, or added by the user) are never dropped.
+	configured   bool
+	lastHeard    time.Time
+	sendFailures int
+}
+
 func newPeerList() *peerList {
-	return &peerList{index: make(map[netip.AddrPort]struct{})}
+	return &peerList{index: make(map[netip.AddrPort]*peerState)}
 }
 
 // add appends addr unless it is known; it reports whether it was new.
-func (p *peerList) add(addr netip.AddrPort) bool {
-	if _, ok := p.index[addr]; ok {
+func (p *peerList) add(addr netip.AddrPort, configured bool, now time.Time) bool {
+	if st, ok := p.index[addr]; ok {
+		st.configured = st.configured || configured
 		return false
 	}
-	p.index[addr] = struct{}{}
+	p.index[addr] = &peerState{configured: configured, lastHeard: now}
 	p.addrs = append(p.addrs, addr)
 	p.joined = ""
 	return true
+}
+
+func (p *peerList) remove(addr netip.AddrPort) {
+	if _, ok := p.index[addr]; !ok {
+		return
+	}
+	delete(p.index, addr)
+	p.addrs = slices.DeleteFunc(p.addrs, func(a netip.AddrPort) bool { return a == addr })
+	p.joined = ""
 }
 
 func (p *peerList) has(addr netip.AddrPort) bool {
@@ -33,10 +53,12 @@ func (p *peerList) has(addr netip.AddrPort) bool {
 	return ok
 }
 
+func (p *peerList) state(addr netip.AddrPort) *peerState { return p.index[addr] }
+
 func (p *peerList) len() int { return len(p.addrs) }
 
 // line is the PEERS line, cached because it is printed after every
-// received packet and changes only when a peer is added.
+// received packet and changes only when a peer is added or dropped.
 func (p *peerList) line() string {
 	if p.joined == "" {
 		var b strings.Builder

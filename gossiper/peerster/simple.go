@@ -17,7 +17,7 @@ func (g *Gossiper) sayBroadcast(text string, fromClient bool) error {
 	}
 	if fromClient {
 		g.print(clientLine(text), peersLine(g.peers))
-		g.record(g.name, 0, text, "")
+		g.record(g.name, 0, text, "", false)
 	}
 	for _, p := range g.peers.addrs {
 		g.write(p, b)
@@ -25,22 +25,24 @@ func (g *Gossiper) sayBroadcast(text string, fromClient bool) error {
 	return nil
 }
 
-// handleSimple follows the handout: learn the relay from the RelayPeerAddr
-// field, then forward to every peer but the relay with ourselves as relay.
-// The originator prints its own message when it comes back round a ring but
-// does not forward it again, or it would circle for ever.
+// handleSimple follows the handout, forwarding to every peer but the relay
+// with ourselves as relay, except that the relay is the address the packet
+// came from, not the RelayPeerAddr written in it: honest nodes send from the
+// address they name, and anyone else could name any address to point our
+// traffic at it. The originator prints its own message when it comes back
+// round a ring but does not forward it again, or it would circle for ever.
 func (g *Gossiper) handleSimple(from netip.AddrPort, m *messages.SimpleMessage) {
-	relay, err := ParseAddr(m.RelayPeerAddr)
-	if err != nil {
-		g.log.WithField("peer", from).WithError(err).Debug("simple message relay unusable; using the source address")
-		relay = from
+	relay := from
+	if m.RelayPeerAddr != from.String() {
+		g.rateLog.Debug(g.log.WithField("peer", from).WithField("relayPeerAddr", m.RelayPeerAddr),
+			"simple message names another relay than its source; using the source")
 	}
-	g.learnPeer(relay)
+	g.heardFrom(relay)
 	g.print(simpleLine(m, relay.String()), peersLine(g.peers))
 	if m.OriginalName == g.name {
 		return
 	}
-	g.record(m.OriginalName, 0, m.Contents, relay.String())
+	g.record(m.OriginalName, 0, m.Contents, relay.String(), false)
 	fwd := &messages.SimpleMessage{OriginalName: m.OriginalName, RelayPeerAddr: g.self.String(), Contents: m.Contents}
 	b, err := messages.EncodePacket(&messages.GossipPacket{Simple: fwd})
 	if err != nil {
@@ -54,8 +56,8 @@ func (g *Gossiper) handleSimple(from netip.AddrPort, m *messages.SimpleMessage) 
 	}
 }
 
-func (g *Gossiper) record(origin string, id uint32, text, from string) {
+func (g *Gossiper) record(origin string, id uint32, text, from string, suspect bool) {
 	g.host.Record(gossiper.ChatMessage{
-		Protocol: ProtocolName, Origin: origin, ID: id, Text: text, From: from, Time: g.cfg.Clock.Now(),
+		Protocol: ProtocolName, Origin: origin, ID: id, Text: text, From: from, Time: g.cfg.Clock.Now(), Suspect: suspect,
 	})
 }

@@ -103,9 +103,11 @@ type Host interface {
 
 // Node owns the chat log, the event bus and the registered protocols.
 type Node struct {
-	bus       *Bus
-	chat      *ChatLog
-	log       logrus.FieldLogger
+	bus  *Bus
+	chat *ChatLog
+	log  logrus.FieldLogger
+	// rateLog bounds what clients' datagrams can write to the log.
+	rateLog   *RateLog
 	protocols []Protocol
 	// bridge is the bridge's subscription when it is enabled.
 	bridge *Subscription
@@ -116,7 +118,7 @@ type Node struct {
 
 // NewNode returns a node with no protocols.
 func NewNode(log logrus.FieldLogger) *Node {
-	return &Node{bus: NewBus(), chat: &ChatLog{}, log: log}
+	return &Node{bus: NewBus(), chat: &ChatLog{}, log: log, rateLog: NewRateLog(nil)}
 }
 
 // Events is the node's event stream.

@@ -26,14 +26,14 @@ func (n *Node) ServeClients(ctx context.Context, conn net.PacketConn) error {
 				return err
 			}
 			// A transient socket error must not become a spinning loop.
-			n.log.WithError(err).Warn("read from client port")
+			n.rateLog.Warn(n.log.WithError(err), "read from client port failed")
 			time.Sleep(10 * time.Millisecond)
 			continue
 		}
 		log := n.log.WithField("client", from.String())
 		m, err := messages.DecodeClient(buf[:size])
 		if err != nil {
-			log.WithError(err).Warn("dropped client datagram")
+			n.rateLog.Warn(log.WithError(err), "dropped client datagram")
 			continue
 		}
 		n.handleClient(m, log)
@@ -43,19 +43,19 @@ func (n *Node) ServeClients(ctx context.Context, conn net.PacketConn) error {
 func (n *Node) handleClient(m *messages.Message, log logrus.FieldLogger) {
 	if m.Name != nil {
 		if err := n.Rename(*m.Name); err != nil {
-			log.WithError(err).Warn("client rename refused")
+			n.rateLog.Warn(log.WithError(err), "client rename refused")
 		}
 	}
 	if m.Node != nil {
 		if err := n.AddPeer(*m.Node); err != nil {
-			log.WithError(err).Warn("client peer refused")
+			n.rateLog.Warn(log.WithError(err), "client peer refused")
 		}
 	}
 	if m.Digit != nil {
 		if *m.Digit > 9 {
-			log.WithField("digit", *m.Digit).Warn("client digit refused: want 0-9")
+			n.rateLog.Warn(log.WithField("digit", *m.Digit), "client digit refused: want 0-9")
 		} else if err := n.SetDigit(uint8(*m.Digit)); err != nil {
-			log.WithError(err).Warn("client digit refused")
+			n.rateLog.Warn(log.WithError(err), "client digit refused")
 		}
 	}
 	if m.Pull != nil {
@@ -63,12 +63,12 @@ func (n *Node) handleClient(m *messages.Message, log logrus.FieldLogger) {
 	}
 	if m.File != nil {
 		if err := n.SendFile(*m.File); err != nil {
-			log.WithError(err).Warn("client file refused")
+			n.rateLog.Warn(log.WithError(err), "client file refused")
 		}
 	}
 	if m.Text != "" {
 		if err := n.Say(m.Text); err != nil {
-			log.WithError(err).Warn("client message refused")
+			n.rateLog.Warn(log.WithError(err), "client message refused")
 		}
 	}
 }
@@ -82,6 +82,6 @@ func (n *Node) clientCommand(line, what string, log logrus.FieldLogger) {
 		err = ErrUnsupported
 	}
 	if err != nil {
-		log.WithError(err).Warn("client " + what + " refused")
+		n.rateLog.Warn(log.WithError(err), "client "+what+" refused")
 	}
 }

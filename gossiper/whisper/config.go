@@ -10,6 +10,7 @@ package whisper
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand"
 	"net"
 	"time"
@@ -47,9 +48,17 @@ type Config struct {
 	DiscoveryPort int
 	AnnounceEvery time.Duration
 
-	// MaxInbound caps accepted connections (default 64) and MaxPeers the
-	// peers we write to (default 256).
-	MaxInbound, MaxPeers int
+	// Accept caps the accepted connections: MaxConns in all (default
+	// 256) and MaxPerIP from one address (default 32), so that one
+	// address cannot lock the others out. A pdxgo peer sends nothing
+	// while nobody chats, and the message it next writes into a
+	// connection we closed is lost, so no connection is closed for being
+	// quiet alone: only after QuietTimeout (default 10 s) of silence,
+	// once connections are being refused. Our own nodes notice such a
+	// close, redial with backoff and replay their backlog.
+	Accept gossiper.ListenerLimits
+	// MaxPeers caps the peers we write to. Default 256.
+	MaxPeers int
 	// QueueLen bounds each peer's send queue; a peer whose queue
 	// overflows loses its connection and what was queued. Default 1024.
 	QueueLen int
@@ -99,7 +108,12 @@ func (c Config) withDefaults() (Config, error) {
 	defInt(&c.MaxFile, messages.MaxWhisperFile)
 	defInt(&c.DiscoveryPort, 5555)
 	def(&c.AnnounceEvery, 10*time.Second)
-	defInt(&c.MaxInbound, 64)
+	def(&c.Accept.QuietTimeout, 10*time.Second)
+	accept, err := c.Accept.WithDefaults()
+	if err != nil {
+		return c, fmt.Errorf("whisper: %w", err)
+	}
+	c.Accept = accept
 	defInt(&c.MaxPeers, 256)
 	defInt(&c.QueueLen, 1024)
 	if c.Rate == 0 {

@@ -1,7 +1,6 @@
 package whisper
 
 import (
-	"context"
 	"errors"
 	"io"
 	"net"
@@ -9,46 +8,22 @@ import (
 	"time"
 
 	"github.com/peerster-chat/Peerster/messages"
-	"github.com/sirupsen/logrus"
 )
 
-// accept starts reading a new connection unless we are at the cap or its
-// host is banned.
-func (w *Whisper) accept(conn net.Conn) {
+// serveInbound reads one accepted, read-only connection until it ends,
+// sends malformed input, or floods us; gossiper.Serve, which runs it within
+// cfg.Accept, closes the connection after it and when the node stops. A
+// host banned for flooding is refused before anything is read.
+func (w *Whisper) serveInbound(conn net.Conn) {
 	log := w.log.WithField("peer", conn.RemoteAddr().String())
 	ip := remoteIP(conn)
-	now := w.cfg.Clock.Now()
 	w.mu.Lock()
-	switch {
-	case w.inbound >= w.cfg.MaxInbound:
-		w.mu.Unlock()
-		log.WithField("max", w.cfg.MaxInbound).Warn("connection refused: too many peers")
-		conn.Close()
-		return
-	case ip.IsValid() && w.bans.banned(ip.String(), now):
-		w.mu.Unlock()
-		log.Info("connection refused: host banned for flooding")
-		conn.Close()
+	banned := ip.IsValid() && w.bans.banned(ip.String(), w.cfg.Clock.Now())
+	w.mu.Unlock()
+	if banned {
+		w.rl.Info(log, "connection refused: host banned for flooding")
 		return
 	}
-	w.inbound++
-	w.mu.Unlock()
-	w.wg.Add(1)
-	go w.read(conn, ip, log)
-}
-
-// read handles one accepted, read-only connection until it ends, sends
-// malformed input, or floods us.
-func (w *Whisper) read(conn net.Conn, ip netip.Addr, log logrus.FieldLogger) {
-	defer w.wg.Done()
-	defer func() {
-		conn.Close()
-		w.mu.Lock()
-		w.inbound--
-		w.mu.Unlock()
-	}()
-	stop := context.AfterFunc(w.ctx, func() { conn.Close() })
-	defer stop()
 	log.Debug("peer connected")
 	dec := messages.NewWhisperDecoder(conn)
 	limit := newBucket(w.cfg.Rate, w.cfg.Burst, w.cfg.Clock.Now())
@@ -61,7 +36,7 @@ func (w *Whisper) read(conn net.Conn, ip netip.Addr, log logrus.FieldLogger) {
 			if err == io.EOF || w.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				log.Debug("peer disconnected")
 			} else {
-				log.WithError(err).Warn("connection closed: bad input")
+				w.rl.Warn(log.WithError(err), "connection closed: bad input")
 			}
 			return
 		}
@@ -76,14 +51,14 @@ func (w *Whisper) read(conn net.Conn, ip netip.Addr, log logrus.FieldLogger) {
 			banned := w.bans.banned(first, now)
 			w.mu.Unlock()
 			if banned {
-				log.Info("connection refused: peer banned for flooding")
+				w.rl.Info(log, "connection refused: peer banned for flooding")
 				return
 			}
 		}
 		if !limit.take(now) {
 			w.ban(first, ip, now)
-			log.WithField("rate", w.cfg.Rate).WithField("burst", w.cfg.Burst).
-				WithField("for", w.cfg.BanFor).Warn("flood: connection closed and peer banned")
+			w.rl.Warn(log.WithField("rate", w.cfg.Rate).WithField("burst", w.cfg.Burst).WithField("for", w.cfg.BanFor),
+				"flood: connection closed and peer banned")
 			return
 		}
 		w.receive(m, log)

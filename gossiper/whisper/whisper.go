@@ -39,7 +39,8 @@ type Whisper struct {
 	seen    *gossiper.Memory[struct{}]
 	backlog *backlog
 	bans    *bans
-	inbound int
+	// rl bounds the lines that what peers send makes us log.
+	rl *gossiper.RateLog
 }
 
 // New returns a node accepting peers on ln, which must listen on cfg.Addr.
@@ -77,6 +78,7 @@ func New(cfg Config, ln net.Listener, host gossiper.Host) (*Whisper, error) {
 		seen:    gossiper.NewMemory[struct{}](cfg.SeenWindow, cfg.SeenMax),
 		backlog: newBacklog(cfg.Backlog),
 		bans:    newBans(),
+		rl:      gossiper.NewRateLog(cfg.Clock),
 	}, nil
 }
 
@@ -99,6 +101,7 @@ func (w *Whisper) Run(ctx context.Context) error {
 	if w.cfg.Discovery {
 		conn, err := listenDiscovery(w.cfg.DiscoveryPort)
 		if err != nil {
+			w.ln.Close()
 			return fmt.Errorf("whisper discovery: %w", err)
 		}
 		// A new peer heard is answered at once, so that a node that just
@@ -108,31 +111,10 @@ func (w *Whisper) Run(ctx context.Context) error {
 		go w.listenAnnouncements(conn, answer)
 		go w.announce(conn, answer)
 	}
-	w.wg.Add(1)
-	go func() {
-		defer w.wg.Done()
-		<-w.ctx.Done()
-		w.ln.Close()
-	}()
-	for {
-		conn, err := w.ln.Accept()
-		if err != nil {
-			if w.ctx.Err() != nil {
-				return ctx.Err()
-			}
-			if errors.Is(err, net.ErrClosed) {
-				return fmt.Errorf("whisper: listener closed: %w", err)
-			}
-			// Out of descriptors, say: wait rather than spin.
-			w.log.WithError(err).Warn("accept failed")
-			select {
-			case <-w.ctx.Done():
-			case <-time.After(50 * time.Millisecond):
-			}
-			continue
-		}
-		w.accept(conn)
+	if err := gossiper.Serve(w.ctx, w.ln, w.cfg.Accept, w.log, w.serveInbound); err != nil {
+		return fmt.Errorf("whisper: %w", err)
 	}
+	return ctx.Err()
 }
 
 // Say implements gossiper.Sayer: text goes to every peer under our nick.

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/peerster-chat/Peerster/gossiper"
 	"github.com/peerster-chat/Peerster/gossiper/gossipertest"
 	"github.com/peerster-chat/Peerster/messages"
 )
@@ -343,7 +344,7 @@ func TestSendFile(t *testing.T) {
 }
 
 func TestConnectionCap(t *testing.T) {
-	n := startNode(t, Config{MaxInbound: 2})
+	n := startNode(t, Config{Accept: gossiper.ListenerLimits{MaxConns: 3, MaxPerIP: 2}})
 	c1, c2 := dialNode(t, n), dialNode(t, n)
 	sendJSON(t, c1, pdxgoMsg("c1", "127.0.0.1:9", "one", ""))
 	sendJSON(t, c2, pdxgoMsg("c2", "127.0.0.1:9", "two", ""))

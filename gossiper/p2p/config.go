@@ -11,7 +11,6 @@ package p2p
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"io"
 	"math/rand"
@@ -74,12 +73,16 @@ type Config struct {
 	// us dial without bound; it also keeps our own peer list within what
 	// the real program reads at once. Default 256.
 	MaxPeers int
-	// MaxHandshakes caps the incoming connections in the Pair exchange or
-	// TLS handshake at once; further ones are closed at once. Default 32.
-	MaxHandshakes int
-	Clock         gossiper.Clock
-	Rand          *rand.Rand
-	Dial          Dialer
+	// Accept caps the accepted connections: MaxConns in all (default
+	// MaxPeers + 32, room for every peer and 32 handshakes) and MaxPerIP
+	// from one address (default 32); further ones are closed at once.
+	// QuietTimeout is not needed: a connection that does not finish its
+	// Pair exchange and TLS handshake within Timeout is closed, and after
+	// that a peer silent for DeadAfter is dead.
+	Accept gossiper.ListenerLimits
+	Clock  gossiper.Clock
+	Rand   *rand.Rand
+	Dial   Dialer
 	// Log receives diagnostics; never stdout. Default: a discarding logger.
 	Log logrus.FieldLogger
 }
@@ -118,12 +121,14 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxPeers < 0 || c.MaxPeers > maxPeersLimit {
 		return c, fmt.Errorf("p2p: MaxPeers %d: want 1-%d", c.MaxPeers, maxPeersLimit)
 	}
-	if c.MaxHandshakes == 0 {
-		c.MaxHandshakes = 32
+	if c.Accept.MaxConns == 0 {
+		c.Accept.MaxConns = c.MaxPeers + 32
 	}
-	if c.MaxHandshakes < 0 {
-		return c, errors.New("p2p: negative MaxHandshakes")
+	accept, err := c.Accept.WithDefaults()
+	if err != nil {
+		return c, fmt.Errorf("p2p: %w", err)
 	}
+	c.Accept = accept
 	for _, a := range c.Connect {
 		if _, err := parseConnect(a); err != nil {
 			return c, err

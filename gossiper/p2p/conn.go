@@ -112,10 +112,18 @@ func (c *conn) send(b []byte, seq uint64) {
 }
 
 // close ends the connection; the writer stops, the reader's next read fails.
+// It closes the socket under TLS: crypto/tls's Close first writes a
+// close_notify, which to a peer that stopped reading blocks for up to 5 s,
+// and would hold up shutdown. A peer takes the bare close as the end of the
+// connection all the same.
 func (c *conn) close() {
 	c.closeOnce.Do(func() {
 		close(c.done)
-		c.tls.Close()
+		socket := c.tls
+		if tc, ok := c.tls.(interface{ NetConn() net.Conn }); ok {
+			socket = tc.NetConn()
+		}
+		socket.Close()
 	})
 }
 

@@ -119,8 +119,12 @@ func (p *P2P) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	p.log.WithField("identity", p.self).WithField("addr", p.ln.Addr().String()).Info("p2p node started")
+	// Accepting stops only once the node is marked closed, so that the
+	// connections it closes are not taken for peers that died.
+	acceptCtx, stopAccepting := context.WithCancel(context.Background())
+	defer stopAccepting()
 	served := make(chan error, 1)
-	go func() { served <- p.accept(ctx) }()
+	go func() { served <- p.accept(ctx, acceptCtx) }()
 	p.wg.Add(3)
 	go func() {
 		defer p.wg.Done()
@@ -137,8 +141,6 @@ func (p *P2P) Run(ctx context.Context) error {
 	var err error
 	select {
 	case <-ctx.Done():
-		p.ln.Close()
-		<-served
 	case err = <-served:
 		cancel()
 	}
@@ -149,51 +151,32 @@ func (p *P2P) Run(ctx context.Context) error {
 		conns = append(conns, c)
 	}
 	p.mu.Unlock()
+	stopAccepting()
 	for _, c := range conns {
 		c.close()
+	}
+	if err == nil {
+		err = <-served
 	}
 	p.wg.Wait()
 	return err
 }
 
-// accept serves every incoming connection in its own goroutine; at most
-// MaxHandshakes are in their handshake at once, beyond that a connection is
-// closed at once, so a flood of silent sockets cannot pile up goroutines.
-func (p *P2P) accept(ctx context.Context) error {
-	slots := make(chan struct{}, p.cfg.MaxHandshakes)
-	for {
-		nc, err := p.ln.Accept()
+// accept serves every incoming connection, within cfg.Accept, until
+// acceptCtx is done: the handshake, then the connection until it ends.
+func (p *P2P) accept(ctx, acceptCtx context.Context) error {
+	err := gossiper.Serve(acceptCtx, p.ln, p.cfg.Accept, p.log, func(nc net.Conn) {
+		c, err := p.handshake(ctx, nc, false, 0)
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			if errors.Is(err, net.ErrClosed) {
-				return fmt.Errorf("p2p: accept: %w", err)
-			}
-			// Out of file descriptors and the like: back off, never spin.
-			p.log.WithError(err).Warn("p2p: accept")
-			time.Sleep(50 * time.Millisecond)
-			continue
+			p.handshakeFailed(nc.RemoteAddr().String(), err)
+			return
 		}
-		select {
-		case slots <- struct{}{}:
-		default:
-			p.log.WithField("peer", nc.RemoteAddr().String()).Warn("p2p: too many handshakes at once; connection closed")
-			nc.Close()
-			continue
-		}
-		p.wg.Add(1)
-		go func() {
-			defer p.wg.Done()
-			c, err := p.handshake(ctx, nc, false, 0)
-			<-slots
-			if err != nil {
-				p.handshakeFailed(nc.RemoteAddr().String(), err)
-				return
-			}
-			p.serveConn(c, nil)
-		}()
+		p.serveConn(c, nil)
+	})
+	if err != nil {
+		return fmt.Errorf("p2p: %w", err)
 	}
+	return nil
 }
 
 // handshakeFailed logs a refused incoming connection: loudly when someone

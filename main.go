@@ -356,10 +356,30 @@ func run(args []string) int {
 		ln, err := net.Listen("tcp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(int(opts.guiPort))))
 		switch {
 		case err == nil:
-			gui := &http.Server{Handler: web.Handler(node, log), ReadHeaderTimeout: 5 * time.Second}
-			go gui.Serve(ln)
+			// The caps keep a local process that opens connections
+			// without end from locking the page out. There is no read
+			// deadline: the server reads in the background of every
+			// event stream, and a deadline would cut the stream. A
+			// connection that sends no request is closed after
+			// ReadHeaderTimeout, one that sends no further request after
+			// IdleTimeout.
+			gln, err := gossiper.LimitListener(ln, gossiper.ListenerLimits{}, log.WithField("listener", "gui"))
+			if err != nil {
+				ln.Close()
+				log.WithError(err).Error("cannot serve the GUI")
+				return 1
+			}
+			gui := &http.Server{Handler: web.Handler(node, log), ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute}
+			guiDone := make(chan struct{})
+			go func() {
+				defer close(guiDone)
+				gui.Serve(gln)
+			}()
 			// Close, not Shutdown: open event streams would hold Shutdown up.
-			defer gui.Close()
+			defer func() {
+				gui.Close()
+				<-guiDone
+			}()
 		case opts.guiPortSet:
 			log.WithError(err).Error("cannot listen on the GUI port")
 			return 1

@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -377,6 +379,111 @@ func TestServeReportsAListenerClosedUnderIt(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Serve did not return")
 	}
+}
+
+// TestHTTPServerOverALimitedListener is the GUI's setup: http.Server on a
+// LimitedListener, with ReadHeaderTimeout and IdleTimeout but no read
+// deadline. During a flood of idle connections from 127.0.0.1, a request
+// from 127.0.0.2 is answered; the idle ones are closed by the server's
+// timeouts and give their slots back; an event stream opened before lives
+// on past every timeout; Close ends it and frees every slot.
+func TestHTTPServerOverALimitedListener(t *testing.T) {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, _ := logtest.NewNullLogger()
+	lim, err := LimitListener(ln, ListenerLimits{}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/id", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	mux.HandleFunc("/events", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		for {
+			if _, err := io.WriteString(w, "data: tick\n\n"); err != nil {
+				return
+			}
+			w.(http.Flusher).Flush()
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	})
+	const timeout = 300 * time.Millisecond
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: timeout, IdleTimeout: timeout}
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		srv.Serve(lim)
+	}()
+	defer func() {
+		srv.Close()
+		<-served
+	}()
+	base := "http://" + ln.Addr().String()
+	transport := func(from string) *http.Transport {
+		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
+		return &http.Transport{DialContext: d.DialContext}
+	}
+	get := func(from string) error {
+		resp, err := (&http.Client{Timeout: 10 * time.Second, Transport: transport(from)}).Get(base + "/id")
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil || string(b) != "ok" {
+			return fmt.Errorf("GET /id: %q, %v", b, err)
+		}
+		return nil
+	}
+
+	req, err := http.NewRequest("GET", base+"/events", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream, err := transport("127.0.0.1").RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Body.Close()
+	events := bufio.NewReader(stream.Body)
+	idle := make([]net.Conn, 200)
+	for i := range idle {
+		idle[i] = dialFrom(t, "127.0.0.1", ln.Addr().String())
+	}
+	if err := get("127.0.0.2"); err != nil {
+		t.Fatalf("from another address during the flood: %v", err)
+	}
+	for i, c := range idle {
+		if !closedByServer(c, 10*time.Second) {
+			t.Fatalf("idle connection %d kept", i)
+		}
+	}
+	if err := get("127.0.0.1"); err != nil {
+		t.Fatalf("from the flooding address once its idle connections were closed: %v", err)
+	}
+	// Well past both timeouts, the stream still brings events.
+	until := time.Now().Add(4 * timeout)
+	for time.Now().Before(until) {
+		if line, err := events.ReadString('\n'); err != nil {
+			t.Fatalf("event stream cut: %q, %v", line, err)
+		}
+	}
+	srv.Close()
+	<-served
+	if _, err := io.Copy(io.Discard, events); err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("event stream after Close: %v", err)
+	}
+	eventually(t, "every slot given back", func() bool {
+		lim.mu.Lock()
+		defer lim.mu.Unlock()
+		return lim.total == 0
+	})
 }
 
 func TestListenerLimitsDefaultsAndChecks(t *testing.T) {

@@ -356,13 +356,12 @@ func run(args []string) int {
 		ln, err := net.Listen("tcp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(int(opts.guiPort))))
 		switch {
 		case err == nil:
-			// The caps keep a local process that opens connections
-			// without end from locking the page out. There is no read
-			// deadline: the server reads in the background of every
-			// event stream, and a deadline would cut the stream. A
-			// connection that sends no request is closed after
-			// ReadHeaderTimeout, one that sends no further request after
-			// IdleTimeout.
+			// The caps bound what a local process that opens connections
+			// without end can take. There is no read deadline: the server
+			// reads in the background of every event stream, and a
+			// deadline would cut the stream. A connection that sends no
+			// request is closed after ReadHeaderTimeout, one that sends no
+			// further request after IdleTimeout.
 			gln, err := gossiper.LimitListener(ln, gossiper.ListenerLimits{}, log.WithField("listener", "gui"))
 			if err != nil {
 				ln.Close()

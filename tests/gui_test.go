@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -872,4 +873,59 @@ func TestGUIShowsWhisperAndMeshPeers(t *testing.T) {
 	tab.waitFor("Away's mesh link down", waitTimeout, func() (bool, string) {
 		return has("p2p", id, away.p2pAddr, "down")
 	})
+}
+
+// TestGUIMarksMessagesSpeakingAsUs: a rumor that carries the node's own name
+// with an ID it never issued is shown on its page, and in GET /message, as
+// not sent by it; its own messages are not.
+func TestGUIMarksMessagesSpeakingAsUs(t *testing.T) {
+	exe := requireChromium(t)
+	home := startGUINodes(t, "Home")[0]
+	sendClient(t, home.node, "mine")
+	waitFor(t, "Home's own message in its chat", waitTimeout, func() bool {
+		var msgs []map[string]any
+		getJSON(t, home.url("/message"), &msgs)
+		return len(msgs) == 1
+	})
+
+	forger, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer forger.Close()
+	if _, err := forger.WriteToUDPAddrPort(encode(t, rumor("Home", 2, "forged")), home.gossip); err != nil {
+		t.Fatal(err)
+	}
+	var suspect map[string]any
+	waitFor(t, "the forgery in GET /message", waitTimeout, func() bool {
+		var msgs []map[string]any
+		getJSON(t, home.url("/message"), &msgs)
+		for _, m := range msgs {
+			if m["text"] == "forged" {
+				suspect = m
+				return true
+			}
+		}
+		return false
+	})
+	if suspect["suspect"] != true {
+		t.Fatalf("forgery served as %v, want \"suspect\": true", suspect)
+	}
+
+	ctx, cancel := chromedp.NewContext(newBrowser(t, exe), chromedp.WithLogf(t.Logf))
+	t.Cleanup(cancel)
+	tab := &browserTab{t: t, name: "Home", ctx: ctx}
+	tab.open()
+	tab.watch()
+	t.Cleanup(tab.checkClean)
+	tab.run(chromedp.Navigate(home.url("/")), chromedp.WaitVisible("#chat-input", chromedp.ByQuery))
+	tab.waitChat("Home", "forged", waitTimeout)
+	var marks []string
+	tab.eval(`Array.from(document.querySelectorAll('#chat li.msg')).map(li =>
+		li.querySelector('.text').textContent + '|' + li.classList.contains('suspect') + '|' +
+		((e => e === null ? '' : e.textContent)(li.querySelector('.suspect-tag'))))`, &marks)
+	want := []string{"mine|false|", "forged|true|not sent by this node"}
+	if strings.Join(marks, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("page shows %q, want %q", marks, want)
+	}
 }

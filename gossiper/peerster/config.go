@@ -50,7 +50,8 @@ type Config struct {
 	MaxStatusBytes int
 	// NewOriginBurst and NewOriginEvery are each source address's quota
 	// of new origins: a burst (a node joining brings all it knows), then
-	// one per period. Defaults 256 and 10 s.
+	// one per period. Defaults 512 and 10 s: a node joining a network of
+	// a few hundred takes in every origin at once through one neighbour.
 	NewOriginBurst int
 	NewOriginEvery time.Duration
 	// PeerTimeout drops a peer we learned (not one of Peers) once no valid
@@ -97,7 +98,7 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("peerster: MaxStatusBytes %d exceeds the %d-byte datagram limit", c.MaxStatusBytes, messages.MaxDatagram)
 	}
 	if c.NewOriginBurst == 0 {
-		c.NewOriginBurst = 256
+		c.NewOriginBurst = 512
 	}
 	if c.NewOriginEvery == 0 {
 		c.NewOriginEvery = 10 * time.Second

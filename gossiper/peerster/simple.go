@@ -25,19 +25,20 @@ func (g *Gossiper) sayBroadcast(text string, fromClient bool) error {
 	return nil
 }
 
-// handleSimple follows the handout, forwarding to every peer but the relay
-// with ourselves as relay, except that the relay is the address the packet
-// came from, not the RelayPeerAddr written in it: honest nodes send from the
-// address they name, and anyone else could name any address to point our
-// traffic at it. The originator prints its own message when it comes back
-// round a ring but does not forward it again, or it would circle for ever.
+// handleSimple follows the handout: print the relay (RelayPeerAddr, as
+// 2018 nodes printed it) and forward to every peer but the relay, with
+// ourselves as relay. The peer learned is the address the packet came from,
+// never the address written in it: honest nodes send from the address they
+// name, and anyone else could name any address to point our traffic at it.
+// The originator prints its own message when it comes back round a ring but
+// does not forward it again, or it would circle for ever.
 func (g *Gossiper) handleSimple(from netip.AddrPort, m *messages.SimpleMessage) {
-	relay := from
-	if m.RelayPeerAddr != from.String() {
-		g.rateLog.Debug(g.log.WithField("peer", from).WithField("relayPeerAddr", m.RelayPeerAddr),
-			"simple message names another relay than its source; using the source")
+	g.heardFrom(from)
+	relay, err := ParseAddr(m.RelayPeerAddr)
+	if err != nil {
+		g.rateLog.Debug(g.log.WithField("peer", from).WithError(err), "simple message relay unusable; using the source address")
+		relay = from
 	}
-	g.heardFrom(relay)
 	g.print(simpleLine(m, relay.String()), peersLine(g.peers))
 	if m.OriginalName == g.name {
 		return
@@ -46,11 +47,11 @@ func (g *Gossiper) handleSimple(from netip.AddrPort, m *messages.SimpleMessage) 
 	fwd := &messages.SimpleMessage{OriginalName: m.OriginalName, RelayPeerAddr: g.self.String(), Contents: m.Contents}
 	b, err := messages.EncodePacket(&messages.GossipPacket{Simple: fwd})
 	if err != nil {
-		g.log.WithField("peer", from).WithError(err).Warn("simple message not forwarded")
+		g.rateLog.Warn(g.log.WithField("peer", from).WithError(err), "simple message not forwarded")
 		return
 	}
 	for _, p := range g.peers.addrs {
-		if p != relay {
+		if p != relay && p != from {
 			g.write(p, b)
 		}
 	}

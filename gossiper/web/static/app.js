@@ -161,7 +161,7 @@
   // The chat log only grows, so we append what is new. If what we showed is
   // no longer a prefix of the answer (the server trimmed or restarted), we
   // rebuild the whole list.
-  const msgKey = (m) => [m.protocol, m.origin, m.id, m.time, m.text].join("\u0000");
+  const msgKey = (m) => [m.protocol, m.origin, m.id, m.time, m.text, !!m.suspect].join("\u0000");
   let chatKeys = [];
   let stickToBottom = true;              // first load and own sends jump to the newest message
   function renderChat(msgs) {
@@ -185,8 +185,15 @@
   function messageItem(m) {
     const li = el("li", "msg");
     const meta = el("div", "meta");
-    meta.append(el("span", "origin", m.origin || "?"), el("span", "protocol", m.protocol || "?"),
-      timeEl(m.time ? new Date(m.time) : null, m.time));
+    meta.append(el("span", "origin", m.origin || "?"), el("span", "protocol", m.protocol || "?"));
+    if (m.suspect) {
+      // Our name, an ID we never issued: someone else wrote it.
+      li.classList.add("suspect");
+      const tag = el("span", "suspect-tag", "not sent by this node");
+      tag.title = "carries this node's name with an ID it never issued";
+      meta.append(tag);
+    }
+    meta.append(timeEl(m.time ? new Date(m.time) : null, m.time));
     li.append(meta, el("p", "text", m.text));
     if (m.from) li.title = "from " + m.from;
     return li;

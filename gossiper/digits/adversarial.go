@@ -68,7 +68,7 @@ func (d *Digits) replyAdversarially(ctx context.Context, conn net.Conn, log logr
 		log.WithError(err).Debug("adversarial reply not delivered")
 		return
 	}
-	log.Info("answered a pull adversarially")
+	d.rl.Info(log, "answered a pull adversarially")
 	select {
 	case <-ctx.Done():
 	case <-time.After(d.cfg.Stall):

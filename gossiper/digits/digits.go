@@ -18,10 +18,12 @@ const ProtocolName = "digits"
 
 // Digits is one node of the digit gossip.
 type Digits struct {
-	cfg     Config
-	ln      net.Listener
-	host    gossiper.Host
-	log     logrus.FieldLogger
+	cfg  Config
+	ln   net.Listener
+	host gossiper.Host
+	log  logrus.FieldLogger
+	// rl bounds the lines that what peers answer makes us log.
+	rl      *gossiper.RateLog
 	table   *table
 	records *records
 
@@ -43,6 +45,7 @@ func New(cfg Config, ln net.Listener, host gossiper.Host) (*Digits, error) {
 	}
 	cfg.Self = self
 	d := &Digits{
+		rl:      gossiper.NewRateLog(cfg.Clock),
 		cfg:     cfg,
 		ln:      ln,
 		host:    host,

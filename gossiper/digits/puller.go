@@ -35,7 +35,7 @@ func (d *Digits) pull(ctx context.Context, addr string) error {
 	now := d.cfg.Clock.Now()
 	if err != nil && len(entries) == 0 {
 		if until := d.records.failure(addr, now, err); !until.IsZero() {
-			log.WithError(err).WithField("until", until.UTC().Format(time.RFC3339)).Warn("digit node failed after answering before; blocklisted")
+			d.rl.Warn(log.WithError(err).WithField("until", until.UTC().Format(time.RFC3339)), "digit node failed after answering before; blocklisted")
 		} else {
 			log.WithError(err).Debug("digit pull failed")
 		}
@@ -52,7 +52,7 @@ func (d *Digits) pull(ctx context.Context, addr string) error {
 			log.WithField("time", entries[i].Time).WithField("digit", entries[i].Digit).
 				Warn("ignored a different line about our own address")
 		case r == mergeFull:
-			log.WithField("max", d.cfg.MaxEntries).Warn("digit table full; new address ignored")
+			d.rl.Warn(log.WithField("max", d.cfg.MaxEntries), "digit table full; new address ignored")
 		}
 	}
 	d.announce(changed)
@@ -85,7 +85,7 @@ func (d *Digits) fetch(ctx context.Context, addr string) ([]messages.DigitEntry,
 		entries = append(entries, l.Entry)
 	}
 	if bad > 0 {
-		d.log.WithField("peer", addr).WithField("rejected", bad).WithField("lines", len(lines)).Info("digit reply had bad lines")
+		d.rl.Info(d.log.WithField("peer", addr).WithField("rejected", bad).WithField("lines", len(lines)), "digit reply had bad lines")
 	}
 	if readErr != nil {
 		return entries, fmt.Errorf("read: %w", readErr)

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/peerster-chat/Peerster/gossiper"
 	"github.com/peerster-chat/Peerster/messages"
 	"github.com/sirupsen/logrus"
 )
@@ -57,6 +58,9 @@ type conn struct {
 	dialled bool           // we are the TLS client
 	fp      [32]byte
 	log     logrus.FieldLogger
+	// rl is the connection's own, so that one stalled peer's dropped
+	// messages neither flood the log nor hide another's.
+	rl *gossiper.RateLog
 
 	out        chan outMsg
 	queued     atomic.Uint64 // the latest chat message queued, by number
@@ -74,6 +78,7 @@ func newConn(id uint64, addr netip.AddrPort, remote string, dialled bool, log lo
 		remote:  remote,
 		dialled: dialled,
 		log:     log,
+		rl:      gossiper.NewRateLog(nil),
 		out:     make(chan outMsg, queueLen),
 		done:    make(chan struct{}),
 		retired: make(chan struct{}),
@@ -107,7 +112,7 @@ func (c *conn) send(b []byte, seq uint64) {
 			c.queued.Store(seq)
 		}
 	default:
-		c.log.WithField("queued", queueLen).Warn("p2p peer is not keeping up; message dropped")
+		c.rl.Warn(c.log.WithField("queued", queueLen), "p2p peer is not keeping up; message dropped")
 	}
 }
 
@@ -335,12 +340,12 @@ func (p *P2P) tlsConfig(base *tls.Config, c *conn) *tls.Config {
 		}
 		der := cs.PeerCertificates[0].Raw
 		if got := IdentityOf(der); got != c.id {
-			c.log.WithField("certIdentity", got).Warn("p2p peer's certificate does not match the identity of its Pair; refused")
+			p.rl.Warn(c.log.WithField("certIdentity", got), "p2p peer's certificate does not match the identity of its Pair; refused")
 			return fmt.Errorf("certificate hashes to identity %d, pair announced %d", got, c.id)
 		}
 		c.fp = fingerprint(der)
 		if err := p.checkFingerprint(c.id, c.fp); err != nil {
-			c.log.WithError(err).Warn("p2p peer refused")
+			p.rl.Warn(c.log.WithError(err), "p2p peer refused")
 			return err
 		}
 		return nil

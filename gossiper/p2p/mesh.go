@@ -128,7 +128,7 @@ func (p *P2P) attach(c *conn, job *dialJob) verdict {
 	if pr == nil {
 		if len(p.peers) >= p.cfg.MaxPeers {
 			p.mu.Unlock()
-			c.log.WithField("max", p.cfg.MaxPeers).Warn("p2p peer table full; connection refused")
+			p.rl.Warn(c.log.WithField("max", p.cfg.MaxPeers), "p2p peer table full; connection refused")
 			return refused
 		}
 		pr = &peer{id: c.id}
@@ -136,7 +136,7 @@ func (p *P2P) attach(c *conn, job *dialJob) verdict {
 	}
 	if pr.trusted && pr.fp != c.fp {
 		p.mu.Unlock()
-		c.log.Warn("p2p peer's certificate changed during the handshake; refused")
+		p.rl.Warn(c.log, "p2p peer's certificate changed during the handshake; refused")
 		return refused
 	}
 	old := pr.conn
@@ -208,13 +208,13 @@ func (p *P2P) detach(c *conn, why error) {
 	log := c.log.WithField("redial", wait.Round(time.Millisecond))
 	switch {
 	case errors.Is(why, os.ErrDeadlineExceeded):
-		log.WithField("silent", p.cfg.DeadAfter).Info("p2p peer dead: silent too long; connection closed")
+		p.rl.Info(log.WithField("silent", p.cfg.DeadAfter), "p2p peer dead: silent too long; connection closed")
 	case errors.Is(why, io.EOF), errors.Is(why, net.ErrClosed):
-		log.Info("p2p peer dead: connection closed")
+		p.rl.Info(log, "p2p peer dead: connection closed")
 	case errors.Is(why, messages.ErrP2PMalformed), errors.Is(why, messages.ErrP2PTooLarge), errors.Is(why, io.ErrUnexpectedEOF):
-		log.WithError(why).Warn("p2p peer dead: bad message; connection closed")
+		p.rl.Warn(log.WithError(why), "p2p peer dead: bad message; connection closed")
 	default:
-		log.WithError(why).Info("p2p peer dead")
+		p.rl.Info(log.WithError(why), "p2p peer dead")
 	}
 	p.publishAlive()
 	p.kickDialer()
@@ -248,7 +248,7 @@ func (p *P2P) onMessage(c *conn, m messages.P2PMessage) {
 		c.log.Debug("p2p peer sent a Pair after the handshake; ignored")
 	case messages.P2PError:
 		if !isPadding(m.Text) {
-			c.log.WithField("text", gossiper.Printable(m.Text)).Warn("p2p peer reports an error")
+			p.rl.Warn(c.log.WithField("text", gossiper.Printable(m.Text)), "p2p peer reports an error")
 		}
 	}
 	now := p.cfg.Clock.Now()
@@ -309,7 +309,7 @@ func (p *P2P) learn(c *conn, list []messages.P2PPeer) {
 	}
 	p.mu.Unlock()
 	if full {
-		c.log.WithField("max", p.cfg.MaxPeers).Warn("p2p peer table full; rest of the peer list ignored")
+		p.rl.Warn(c.log.WithField("max", p.cfg.MaxPeers), "p2p peer table full; rest of the peer list ignored")
 	}
 	if added > 0 {
 		c.log.WithField("new", added).Debug("p2p peers learned from a list")
@@ -495,7 +495,7 @@ func (p *P2P) dialFailed(job dialJob, err error) {
 		if !pr.trusted && pr.failures >= maxUnprovenFailures {
 			delete(p.peers, job.id)
 			p.mu.Unlock()
-			log.Info("p2p listed peer never answered; forgotten")
+			p.rl.Info(log, "p2p listed peer never answered; forgotten")
 			return
 		}
 		wait := p.backoff(pr.failures)
@@ -521,6 +521,6 @@ func (p *P2P) dialFailed(job dialJob, err error) {
 	wait := p.backoff(e.failures)
 	e.nextDial = now.Add(wait)
 	p.mu.Unlock()
-	log.WithField("redial", wait.Round(time.Millisecond)).Warn("p2p cannot join through this address yet")
+	p.rl.Warn(log.WithField("redial", wait.Round(time.Millisecond)), "p2p cannot join through this address yet")
 	p.kickDialer()
 }

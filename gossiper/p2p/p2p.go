@@ -22,10 +22,12 @@ const ProtocolName = "p2p"
 
 // P2P is one node of the mesh.
 type P2P struct {
-	cfg            Config
-	ln             net.Listener
-	host           gossiper.Host
-	log            logrus.FieldLogger
+	cfg  Config
+	ln   net.Listener
+	host gossiper.Host
+	log  logrus.FieldLogger
+	// rl bounds the lines that what peers send makes us log.
+	rl             *gossiper.RateLog
 	self           uint64
 	pair           []byte // our Pair, sent first on every connection
 	heartbeatMsg   []byte
@@ -75,6 +77,7 @@ func New(cfg Config, ln net.Listener, host gossiper.Host) (*P2P, error) {
 		boot:  make(map[netip.AddrPort]*entry),
 		conns: make(map[*conn]struct{}),
 		kick:  make(chan struct{}, 1),
+		rl:    gossiper.NewRateLog(cfg.Clock),
 	}
 	p.log = cfg.Log.WithField("protocol", ProtocolName)
 	p.client, p.server = baseTLS(cfg.Certificate)
@@ -188,9 +191,9 @@ func (p *P2P) handshakeFailed(remote string, err error) {
 	case errors.Is(err, errSelf), errors.Is(err, context.Canceled), errors.Is(err, net.ErrClosed):
 		log.Debug("p2p incoming connection closed")
 	case errors.As(err, &np):
-		log.Warn("p2p incoming connection did not start with a Pair; refused")
+		p.rl.Warn(log, "p2p incoming connection did not start with a Pair; refused")
 	default:
-		log.Info("p2p incoming connection failed its handshake")
+		p.rl.Info(log, "p2p incoming connection failed its handshake")
 	}
 }
 

@@ -29,7 +29,7 @@ func (w *Whisper) listenAnnouncements(conn net.PacketConn, answer chan<- struct{
 			if w.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				return
 			}
-			w.log.WithError(err).Warn("discovery read failed")
+			w.rl.Warn(w.log.WithError(err), "discovery read failed")
 			select {
 			case <-w.ctx.Done():
 				return
@@ -58,7 +58,7 @@ func (w *Whisper) announce(conn net.PacketConn, answer <-chan struct{}) {
 	to := &net.UDPAddr{IP: net.IPv4bcast, Port: w.cfg.DiscoveryPort}
 	for {
 		if _, err := conn.WriteTo([]byte(w.self), to); err != nil && w.ctx.Err() == nil {
-			w.log.WithError(err).Warn("discovery announcement failed")
+			w.rl.Warn(w.log.WithError(err), "discovery announcement failed")
 		}
 		done := make(chan struct{})
 		t := w.cfg.Clock.AfterFunc(w.cfg.AnnounceEvery, func() { close(done) })

@@ -64,17 +64,17 @@ func (w *Whisper) receiveFile(m *messages.WhisperMessage, log logrus.FieldLogger
 	var note string
 	switch {
 	case err != nil:
-		log.WithError(err).Info("file not saved: bad base64")
+		w.rl.Info(log.WithError(err), "file not saved: bad base64")
 		note = "[file not saved: bad base64]"
 	case len(data) > w.cfg.MaxFile:
-		log.WithField("bytes", len(data)).Info("file not saved: too large")
+		w.rl.Info(log.WithField("bytes", len(data)), "file not saved: too large")
 		note = fmt.Sprintf("[file of %d bytes not saved: over %d]", len(data), w.cfg.MaxFile)
 	case w.cfg.DownloadDir == "":
 		note = fmt.Sprintf("[file %s, %d bytes, not saved: no -dataDir]", m.FileType, len(data))
 	default:
 		path, err := w.saveFile(m, data)
 		if err != nil {
-			log.WithError(err).Warn("file not saved")
+			w.rl.Warn(log.WithError(err), "file not saved")
 			note = "[file not saved: " + err.Error() + "]"
 		} else {
 			log.WithField("path", path).WithField("bytes", len(data)).Info("file saved")

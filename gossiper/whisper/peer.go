@@ -50,7 +50,7 @@ func (p *peer) send(b []byte) {
 	case p.queue <- b:
 	default:
 		if p.overflow.CompareAndSwap(false, true) {
-			p.log.WithField("queued", cap(p.queue)).Warn("peer cannot keep up: connection dropped with its queue")
+			p.w.rl.Warn(p.log.WithField("queued", cap(p.queue)), "peer cannot keep up: connection dropped with its queue")
 			p.closeConn()
 		}
 	}
@@ -103,7 +103,7 @@ func (p *peer) run() {
 			configured := p.configured
 			p.w.mu.Unlock()
 			if !configured && now.Sub(failingSince) >= cfg.ForgetAfter {
-				p.log.WithError(err).Info("peer forgotten: unreachable")
+				p.w.rl.Info(p.log.WithError(err), "peer forgotten: unreachable")
 				return
 			}
 			p.log.WithError(err).Debug("dial failed")
@@ -142,7 +142,7 @@ func (p *peer) serve(conn net.Conn) {
 	stopClosing := context.AfterFunc(p.ctx, func() { conn.Close() })
 	defer stopClosing()
 	p.connected.Store(true)
-	p.log.Info("connected")
+	p.w.rl.Info(p.log, "connected")
 	p.w.publishLinks()
 	// The peer never writes on this connection (pdxgo does not, nor do
 	// we); a read returns when it closes, so a dead peer is noticed
@@ -154,7 +154,7 @@ func (p *peer) serve(conn net.Conn) {
 		defer close(gone)
 		var one [1]byte
 		if n, _ := conn.Read(one[:]); n > 0 {
-			p.log.Warn("peer wrote on a write-only connection: closed")
+			p.w.rl.Warn(p.log, "peer wrote on a write-only connection: closed")
 		}
 		conn.Close()
 	}()
@@ -163,7 +163,7 @@ func (p *peer) serve(conn net.Conn) {
 		<-gone
 		p.connected.Store(false)
 		p.setConn(nil)
-		p.log.Info("disconnected")
+		p.w.rl.Info(p.log, "disconnected")
 		p.w.publishLinks()
 	}()
 	if p.overflow.Swap(false) {
@@ -199,7 +199,7 @@ func (p *peer) write(conn net.Conn, b []byte) bool {
 	conn.SetWriteDeadline(time.Now().Add(p.w.cfg.WriteTimeout))
 	if _, err := conn.Write(b); err != nil {
 		if p.ctx.Err() == nil && !p.overflow.Load() {
-			p.log.WithError(err).Info("write failed")
+			p.w.rl.Info(p.log.WithError(err), "write failed")
 		}
 		return false
 	}

@@ -178,16 +178,16 @@ func (w *Whisper) receive(m *messages.WhisperMessage, log logrus.FieldLogger) {
 	}
 	addr, err := messages.ParseWhisperAddr(m.Addr)
 	if err != nil {
-		log.WithError(err).Info("message dropped: bad Addr")
+		w.rl.Info(log.WithError(err), "message dropped: bad Addr")
 		return
 	}
 	m.Addr = addr.String()
 	if m.ID == "" {
-		log.Info("message dropped: no ID")
+		w.rl.Info(log, "message dropped: no ID")
 		return
 	}
 	if err := m.CheckHash(); err != nil {
-		log.WithError(err).Warn("message dropped")
+		w.rl.Warn(log.WithError(err), "message dropped")
 		return
 	}
 	now := w.cfg.Clock.Now()
@@ -205,7 +205,7 @@ func (w *Whisper) receive(m *messages.WhisperMessage, log logrus.FieldLogger) {
 		// pdxgo crashes on an empty Body: a file without one stays here.
 		b, err := messages.EncodeWhisper(m)
 		if err != nil {
-			log.WithError(err).Warn("message not relayed")
+			w.rl.Warn(log.WithError(err), "message not relayed")
 		} else {
 			w.backlog.add(m.Addr, b)
 			w.broadcastLocked(m.Addr, b)

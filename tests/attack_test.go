@@ -99,10 +99,12 @@ func TestAttackHugeOrigins(t *testing.T) {
 		}
 	}
 	t.Logf("10,000 origins sent in %v", time.Since(start).Round(time.Millisecond))
-	// B passes on the origins it took, and each neighbour takes them only
-	// as its quota for B refills, one every 10 s: meanwhile honest rumors
-	// can wait behind the refused ones (measured: up to 11 s). The bound
-	// covers several refills.
+	// B passes on the origins it took, and each neighbour takes new ones
+	// from B only within its quota for B: a newcomer's origin heard through
+	// B may wait for a refill (one every 10 s). Statuses are answered with
+	// any message the peer lacks, so honest rumors never queue behind the
+	// refused ones for long; the bound covers several refills on a loaded
+	// machine.
 	l.wait = 60 * time.Second
 
 	// The kernel queues B's datagrams in order, so its ack to a query sent

@@ -391,14 +391,18 @@ func awaitUntil(t testing.TB, p *rawPeer, timeout time.Duration, match func(data
 // TestRingScripts runs the course's topology and checks through our honest
 // test_1_ring.sh and test_2_ring.sh, on free ports instead of the course's
 // fixed ones so that it can run anywhere. The FLIPPED COIN check of test_2
-// depends on coin flips (all 20 of 20 measured runs passed); a run where
-// only that check failed is retried once, and the retry is logged.
+// depends on coin flips: measured on an idle machine, 2 of 48 first
+// attempts missed one of the 20 flips it wants, and the rate rises when the
+// rest of the suite loads both cores (once both of two attempts missed). A
+// run where only that check failed is therefore tried up to three times,
+// and every retry is logged; any other failure fails at once.
 func TestRingScripts(t *testing.T) {
+	const attempts = 3
 	for _, script := range []string{"test_2_ring.sh", "test_1_ring.sh"} {
 		t.Run(script, func(t *testing.T) {
 			out, err := runRingScript(t, script)
-			if err != nil && script == "test_2_ring.sh" && onlyFlippedCoinFailed(out) {
-				t.Logf("only the random FLIPPED COIN check failed; retrying once:\n%s", out)
+			for try := 2; err != nil && try <= attempts && script == "test_2_ring.sh" && onlyFlippedCoinFailed(out); try++ {
+				t.Logf("only the random FLIPPED COIN check failed; attempt %d of %d:\n%s", try, attempts, out)
 				out, err = runRingScript(t, script)
 			}
 			if err != nil {

@@ -1,0 +1,84 @@
+package gossiper
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestStoreWritesAreDurableAtTheBarrierAndSurviveReopening(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	s, err := OpenStore(dir, quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(dir); err != nil || st.Mode().Perm() != 0o700 {
+		t.Fatalf("data directory mode %v (%v), want 0700", st.Mode().Perm(), err)
+	}
+	ns := s.Namespace("chat")
+	for i := range 1000 {
+		ns.Put([]byte{byte(i >> 8), byte(i)}, []byte("m"))
+	}
+	ns.Delete([]byte{0, 7})
+	done := make(chan struct{})
+	s.Barrier(func() { close(done) })
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("barrier never ran")
+	}
+	if v, err := ns.Get([]byte{3, 231}); err != nil || string(v) != "m" {
+		t.Fatalf("Get after the barrier = %q, %v", v, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err = OpenStore(dir, quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	n := 0
+	if err := s.Namespace("chat").ForEach(nil, func(k, v []byte) error { n++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if n != 999 {
+		t.Fatalf("%d keys after reopening, want 999", n)
+	}
+	if err := s.Namespace("other").ForEach(nil, func(k, v []byte) error { return errors.New("not empty") }); err != nil {
+		t.Fatalf("a namespace never written: %v", err)
+	}
+}
+
+func TestStoreHeldByAnotherOpenIsAClearError(t *testing.T) {
+	dir := t.TempDir()
+	s, err := OpenStore(dir, quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	_, err = OpenStore(dir, quietLog())
+	if !errors.Is(err, ErrStoreLocked) || !strings.Contains(err.Error(), dir) {
+		t.Fatalf("second open: %v, want ErrStoreLocked naming %s", err, dir)
+	}
+}
+
+func TestStoreRefusesAForeignFileWithoutTouchingIt(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, StoreFile)
+	junk := []byte(strings.Repeat("not a database ", 1000))
+	if err := os.WriteFile(path, junk, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := OpenStore(dir, quietLog())
+	if err == nil || !strings.Contains(err.Error(), path) {
+		t.Fatalf("open of a foreign file: %v, want an error naming %s", err, path)
+	}
+	if b, _ := os.ReadFile(path); string(b) != string(junk) {
+		t.Fatal("the foreign file was changed")
+	}
+}

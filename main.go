@@ -257,6 +257,21 @@ func run(args []string) int {
 	}
 
 	node := gossiper.NewNode(log)
+	var store *gossiper.Store
+	if opts.dataDir != "" {
+		if store, err = gossiper.OpenStore(opts.dataDir, log); err != nil {
+			fmt.Fprintln(os.Stderr, "gossiper:", err)
+			ui.Close()
+			tr.Close()
+			return 1
+		}
+		// After the node stops, so that every write it queued is committed.
+		defer store.Close()
+		if err := node.Chat().Persist(store.Namespace("chat")); err != nil {
+			fmt.Fprintln(os.Stderr, "gossiper: read the chat history:", err)
+			return 1
+		}
+	}
 	stdout := node.Events().Subscribe(256, true)
 	printed := make(chan error, 1)
 	go func() { printed <- gossiper.WriteLines(stdout.Events(), os.Stdout, log) }()
@@ -292,12 +307,6 @@ func run(args []string) int {
 		}
 	}
 
-	if opts.dataDir != "" {
-		if err := os.MkdirAll(opts.dataDir, 0o755); err != nil {
-			log.WithError(err).Error("cannot create the data directory")
-			return 1
-		}
-	}
 	if opts.whisperAddr != "" {
 		ln, err := net.Listen("tcp", opts.whisperAddr)
 		if err != nil {

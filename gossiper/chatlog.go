@@ -1,6 +1,9 @@
 package gossiper
 
 import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -21,17 +24,48 @@ type ChatMessage struct {
 }
 
 // ChatLog keeps every message the node has seen, oldest first. It is the one
-// chat the user sees; protocols append to it and never remove from it.
+// chat the user sees; protocols append to it and never remove from it. With
+// a store, every message is also written there, keyed by its position, and
+// the history is read back at start.
 type ChatLog struct {
-	mu   sync.RWMutex
-	msgs []ChatMessage
+	mu    sync.RWMutex
+	msgs  []ChatMessage
+	store *Namespace
+}
+
+// Persist reads the history kept in ns into the log, without announcing
+// it, and writes every message appended from now on to ns. Call it before
+// the node runs.
+func (l *ChatLog) Persist(ns *Namespace) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	err := ns.ForEach(nil, func(k, v []byte) error {
+		var m ChatMessage
+		if err := json.Unmarshal(v, &m); err != nil {
+			return fmt.Errorf("chat history entry %x: %w", k, err)
+		}
+		l.msgs = append(l.msgs, m)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	l.store = ns
+	return nil
 }
 
 // Append adds m to the log.
 func (l *ChatLog) Append(m ChatMessage) {
 	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.store != nil {
+		var key [8]byte
+		binary.BigEndian.PutUint64(key[:], uint64(len(l.msgs)))
+		// A ChatMessage always encodes.
+		b, _ := json.Marshal(m)
+		l.store.Put(key[:], b)
+	}
 	l.msgs = append(l.msgs, m)
-	l.mu.Unlock()
 }
 
 // Messages returns a copy of the log, oldest first.

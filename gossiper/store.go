@@ -164,8 +164,12 @@ func (n *Namespace) ForEach(prefix []byte, fn func(key, value []byte) error) err
 }
 
 // Barrier runs done, on the store's goroutine, once every change queued
-// before it is on disk. done must not block.
+// before it is on disk, in any namespace. done must not block.
 func (s *Store) Barrier(done func()) { s.queue(storeOp{barrier: done}) }
+
+// Barrier is the store's Barrier, for a protocol that holds only its
+// namespace.
+func (n *Namespace) Barrier(done func()) { n.s.Barrier(done) }
 
 func (s *Store) queue(op storeOp) {
 	s.mu.Lock()

@@ -53,6 +53,10 @@ type Config struct {
 	// Stall is how long an adversarial reply keeps the connection open
 	// after writing. Default 5 s.
 	Stall time.Duration
+	// Store, when set, keeps the table, our own entry with its time
+	// included, across restarts: New loads it and every change is written
+	// to it. Nil: the table lives in memory only.
+	Store *gossiper.Namespace
 	Clock gossiper.Clock
 	Rand  *rand.Rand
 	Dial  Dialer

@@ -50,8 +50,11 @@ func New(cfg Config, ln net.Listener, host gossiper.Host) (*Digits, error) {
 		ln:      ln,
 		host:    host,
 		log:     cfg.Log.WithField("protocol", ProtocolName),
-		table:   newTable(self, cfg.MaxEntries),
+		table:   newTable(self, cfg.MaxEntries, cfg.Store),
 		records: newRecords(cfg.BackoffBase, cfg.BackoffMax),
+	}
+	if err := d.table.load(); err != nil {
+		return nil, err
 	}
 	return d, nil
 }
@@ -66,7 +69,9 @@ func (d *Digits) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	d.runCtx.Store(&ctx)
-	if d.cfg.Digit != nil {
+	// The same -digit after a restart keeps our entry as it was stored:
+	// a new time would tell every peer of a change that never happened.
+	if own, ok := d.table.own(); d.cfg.Digit != nil && (!ok || own.Digit != *d.cfg.Digit) {
 		d.setDigit(*d.cfg.Digit)
 	}
 	d.wg.Add(1)

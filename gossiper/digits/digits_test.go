@@ -385,7 +385,7 @@ func TestAdversarialReplyIsRejectedByAStrictReader(t *testing.T) {
 	// A strict table keeps every honest entry: the future lines fail the
 	// codec, the same-time spoofs the strictly-later rule, and 127.0.0.1:9
 	// is harmless.
-	tbl := newTable("127.0.0.1:7001", 100)
+	tbl := newTable("127.0.0.1:7001", 100, nil)
 	tbl.merge(known)
 	var accepted []messages.DigitEntry
 	for _, l := range lines {
@@ -409,7 +409,7 @@ func TestAdversarialReplyIsRejectedByAStrictReader(t *testing.T) {
 }
 
 func TestFormattedReplyFollowsEveryChange(t *testing.T) {
-	tbl := newTable(self, 100)
+	tbl := newTable(self, 100, nil)
 	if got := string(tbl.formatted()); got != "" {
 		t.Fatalf("empty table formatted as %q", got)
 	}

@@ -4,6 +4,7 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/peerster-chat/Peerster/gossiper"
 	"github.com/peerster-chat/Peerster/messages"
 )
 
@@ -19,10 +20,21 @@ type table struct {
 	// replyRev, since every pull is served the same bytes until a change.
 	rev, replyRev uint64
 	reply         []byte
+	// store receives every changed entry; nil when nothing persists.
+	store *gossiper.Namespace
 }
 
-func newTable(self string, max int) *table {
-	return &table{self: self, max: max, entries: make(map[string]messages.DigitEntry)}
+func newTable(self string, max int, store *gossiper.Namespace) *table {
+	return &table{self: self, max: max, entries: make(map[string]messages.DigitEntry), store: store}
+}
+
+// setLocked records e; t.mu is held.
+func (t *table) setLocked(e messages.DigitEntry) {
+	t.entries[e.Addr] = e
+	t.rev++
+	if t.store != nil {
+		t.store.Put(entryKey(e.Addr), entryValue(e))
+	}
 }
 
 // setOwn records a digit typed by the user. Its time is now, or one second
@@ -36,8 +48,7 @@ func (t *table) setOwn(digit uint8, now int64) messages.DigitEntry {
 		now = old.Time + 1
 	}
 	e := messages.DigitEntry{Addr: t.self, Time: now, Digit: digit}
-	t.entries[t.self] = e
-	t.rev++
+	t.setLocked(e)
 	return e
 }
 
@@ -76,8 +87,7 @@ func (t *table) merge(lines []messages.DigitEntry) (changed []messages.DigitEntr
 		case !known && len(t.entries) >= t.max:
 			results[i] = mergeFull
 		default:
-			t.entries[e.Addr] = e
-			t.rev++
+			t.setLocked(e)
 			results[i] = mergeUpdated
 			if !known || old.Digit != e.Digit {
 				changed = append(changed, e)

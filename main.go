@@ -276,13 +276,17 @@ func run(args []string) int {
 	printed := make(chan error, 1)
 	go func() { printed <- gossiper.WriteLines(stdout.Events(), os.Stdout, log) }()
 
-	g, err := peerster.New(peerster.Config{
+	pcfg := peerster.Config{
 		Name:        opts.name,
 		Peers:       opts.peers,
 		Simple:      opts.simple,
 		AntiEntropy: opts.antiEntropy,
 		Log:         log,
-	}, tr, node)
+	}
+	if store != nil {
+		pcfg.Store = store.Namespace("peerster")
+	}
+	g, err := peerster.New(pcfg, tr, node)
 	if err != nil {
 		log.WithError(err).Error("cannot start the gossiper")
 		return 1

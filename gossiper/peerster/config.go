@@ -64,6 +64,10 @@ type Config struct {
 	// MaxSendFailures drops a learned peer after this many sends to it in
 	// a row failed. Default 5.
 	MaxSendFailures int
+	// Store, when set, keeps rumors and the IDs we issued across restarts,
+	// and holds back what we print and send until the state it reflects
+	// is on disk. Nil keeps everything in memory (the course's scripts).
+	Store *gossiper.Namespace
 	// Clock and Rand make timing and coin flips reproducible in tests.
 	// Defaults: the real clock, a generator seeded from the time.
 	Clock gossiper.Clock

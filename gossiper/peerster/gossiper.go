@@ -53,6 +53,11 @@ type Gossiper struct {
 	lastSweep time.Time
 	sweepNow  bool
 	rateLog   *gossiper.RateLog
+	// sends are this step's datagrams; held is output waiting for the
+	// store, and dirty says this step queued writes (durable.go).
+	sends []datagram
+	held  []*heldOutput
+	dirty bool
 	// refused counts rumors refused by the origin bounds.
 	refused uint64
 }
@@ -98,6 +103,11 @@ func New(cfg Config, tr Transport, host gossiper.Host) (*Gossiper, error) {
 	for _, p := range cfg.Peers {
 		g.addPeer(p, true)
 	}
+	if cfg.Store != nil {
+		if err := g.loadState(cfg.Store); err != nil {
+			return nil, err
+		}
+	}
 	return g, nil
 }
 
@@ -123,7 +133,7 @@ func (g *Gossiper) Run(ctx context.Context) error {
 		case f := <-g.in:
 			f()
 			g.maintainPeers()
-			g.flushLines()
+			g.endStep()
 		case <-ctx.Done():
 			close(g.done)
 			g.tr.Close()
@@ -309,16 +319,9 @@ func (g *Gossiper) originate(text string, fromClient bool) error {
 }
 
 // print queues protocol lines; they are published together once the
-// current packet or command has been handled.
+// current packet or command has been handled (and, with a store, what it
+// changed is on disk).
 func (g *Gossiper) print(lines ...string) { g.pending = append(g.pending, lines...) }
-
-func (g *Gossiper) flushLines() {
-	if len(g.pending) == 0 {
-		return
-	}
-	g.host.Print(ProtocolName, g.pending...)
-	g.pending = nil
-}
 
 // heardFrom learns the source of a valid packet as a peer, or marks a known
 // peer alive. Peers come only from where packets come from, never from an
@@ -388,7 +391,12 @@ func (g *Gossiper) publishPeers() {
 	g.host.Publish(gossiper.Event{Kind: gossiper.EventPeers, Protocol: ProtocolName, Peers: g.peers.strings()})
 }
 
+// write queues a datagram; it leaves when the step ends (endStep).
 func (g *Gossiper) write(to netip.AddrPort, b []byte) {
+	g.sends = append(g.sends, datagram{to, b})
+}
+
+func (g *Gossiper) transmit(to netip.AddrPort, b []byte) {
 	if err := g.tr.WriteTo(b, to); err != nil {
 		g.rateLog.Warn(g.log.WithField("peer", to).WithError(err), "send failed")
 		if st := g.peers.state(to); st != nil && !st.configured {

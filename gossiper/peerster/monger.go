@@ -25,6 +25,7 @@ func (g *Gossiper) sayRumor(text string, fromClient bool) error {
 		return err
 	}
 	g.issued[r.Origin] = r.ID
+	g.persistIssued(r.Origin, r.ID)
 	if fromClient {
 		g.print(clientLine(text), peersLine(g.peers))
 	}
@@ -38,6 +39,7 @@ func (g *Gossiper) accept(r *messages.RumorMessage, from string, record, suspect
 	if _, err := g.store.add(r); err != nil {
 		return err
 	}
+	g.persistRumor(r)
 	g.status = nil
 	g.fresh = freshRumor{msg: vclock.Message{Origin: r.Origin, ID: r.ID}, at: g.cfg.Clock.Now(), set: true}
 	if record {

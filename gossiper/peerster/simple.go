@@ -57,7 +57,10 @@ func (g *Gossiper) handleSimple(from netip.AddrPort, m *messages.SimpleMessage) 
 	}
 }
 
+// record adds a message to the node's chat; with a store, the chat entry is
+// written too, and the step's output waits for it.
 func (g *Gossiper) record(origin string, id uint32, text, from string, suspect bool) {
+	g.dirty = g.dirty || g.cfg.Store != nil
 	g.host.Record(gossiper.ChatMessage{
 		Protocol: ProtocolName, Origin: origin, ID: id, Text: text, From: from, Time: g.cfg.Clock.Now(), Suspect: suspect,
 	})

@@ -1,0 +1,91 @@
+package peerster
+
+import (
+	"bytes"
+	"net/netip"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/peerster-chat/Peerster/gossiper"
+	"github.com/sirupsen/logrus"
+)
+
+func openTestStore(t *testing.T, dir string) *gossiper.Store {
+	t.Helper()
+	l := logrus.New()
+	l.SetOutput(&bytes.Buffer{})
+	s, err := gossiper.OpenStore(dir, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestClientMessageIsOnDiskBeforeItIsPrintedOrSent(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	s := openTestStore(t, dir)
+	defer s.Close()
+	ns := s.Namespace("peerster")
+	n := NewMemNetwork(1)
+	a := newFakePeer(t, n, peerA)
+	g, rec := startGossiper(t, n, us, Config{Name: "G", Peers: []netip.AddrPort{addr(peerA)}, Clock: newFakeClock(), Rand: tails(), Store: ns})
+	for i := range 50 {
+		text := string(rune('a' + i%26))
+		if err := g.Say(text); err != nil {
+			t.Fatal(err)
+		}
+		r := untilRumor(a).Rumor
+		// Committed already: Get reads committed data only.
+		if v, err := ns.Get(rumorKey("G", r.ID)); err != nil || v == nil {
+			t.Fatalf("rumor G/%d was sent before it was on disk (%v)", r.ID, err)
+		}
+	}
+	rec.WaitLine(t, "CLIENT MESSAGE x", 5*time.Second)
+}
+
+func TestRestartWithAStoreContinuesOurSequenceAndKnowsWhatWeIssued(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	s := openTestStore(t, dir)
+	n := NewMemNetwork(1)
+	a := newFakePeer(t, n, peerA)
+	cfg := Config{Name: "G", Peers: []netip.AddrPort{addr(peerA)}, Clock: newFakeClock(), Rand: tails(), Store: s.Namespace("peerster")}
+	g, _, stop := runGossiper(t, n, addr(us), cfg)
+	for _, text := range []string{"one", "two", "three"} {
+		if err := g.Say(text); err != nil {
+			t.Fatal(err)
+		}
+		untilRumor(a)
+	}
+	a.send(g.Addr(), rumor("Z", 1, "theirs"))
+	untilStatus(a)
+	stop()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s = openTestStore(t, dir)
+	defer s.Close()
+	cfg.Store = s.Namespace("peerster")
+	g, rec, stop := runGossiper(t, n, addr(us), cfg)
+	defer stop()
+	// A status with more than we hold makes the node answer with its own.
+	a.send(g.Addr(), status("G", 4, "Q", 2, "Z", 2))
+	wantStatus(t, untilStatus(a), "G", 4, "Z", 2)
+	// An ID above what we issued before the restart is someone else's.
+	a.send(g.Addr(), rumor("G", 4, "forged"))
+	untilStatus(a)
+	if err := g.Say("four"); err != nil {
+		t.Fatal(err)
+	}
+	r := untilRumor(a).Rumor
+	for r.Text != "four" {
+		r = untilRumor(a).Rumor
+	}
+	if r.ID != 5 {
+		t.Fatalf("our message after the restart went out as G/%d, want 5", r.ID)
+	}
+	if m := rec.Messages(); len(m) != 2 || m[0].Text != "forged" || !m[0].Suspect || m[1].Suspect {
+		t.Fatalf("chat after the restart %+v, want the forgery marked suspect, then ours", m)
+	}
+}

@@ -38,6 +38,11 @@ type Config struct {
 	// DownloadDir receives files sent to the whispernet; empty means files
 	// are shown in the chat but not saved.
 	DownloadDir string
+	// Store, when set, keeps the seen IDs (within SeenWindow and SeenMax)
+	// and the backlog across restarts, so a restarted node relays no
+	// message again and still gives new peers the recent ones. New loads
+	// them. Nil: both live in memory only.
+	Store *gossiper.Namespace
 	// MaxFile caps a received or sent file. Default messages.MaxWhisperFile.
 	MaxFile int
 

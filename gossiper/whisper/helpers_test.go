@@ -22,6 +22,8 @@ type testNode struct {
 	*Whisper
 	host *gossipertest.Host
 	logs *test.Hook
+	// stop ends the node and waits for Run; the test's end calls it too.
+	stop func()
 }
 
 func startNode(t testing.TB, cfg Config) *testNode {
@@ -51,7 +53,7 @@ func startNode(t testing.TB, cfg Config) *testNode {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
-	t.Cleanup(func() {
+	stop := sync.OnceFunc(func() {
 		cancel()
 		select {
 		case <-done:
@@ -59,7 +61,8 @@ func startNode(t testing.TB, cfg Config) *testNode {
 			t.Error("whisper node did not stop")
 		}
 	})
-	return &testNode{Whisper: w, host: h, logs: hook}
+	t.Cleanup(stop)
+	return &testNode{Whisper: w, host: h, logs: hook, stop: stop}
 }
 
 func (n *testNode) logged(substr string) bool {

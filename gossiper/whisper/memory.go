@@ -1,12 +1,20 @@
 package whisper
 
-import "time"
+import (
+	"time"
+
+	"github.com/peerster-chat/Peerster/gossiper"
+)
 
 // backlog keeps the last few messages, encoded, for newly connected peers.
 type backlog struct {
 	entries []backlogEntry
 	next    int
 	full    bool
+	// store receives every message added, under the sequence number seq;
+	// nil when nothing persists.
+	store *gossiper.Namespace
+	seq   uint64
 }
 
 type backlogEntry struct {
@@ -20,7 +28,12 @@ func (l *backlog) add(addr string, b []byte) {
 	if len(l.entries) == 0 {
 		return
 	}
-	l.entries[l.next] = backlogEntry{addr, b}
+	l.put(backlogEntry{addr, b})
+	l.persist(b)
+}
+
+func (l *backlog) put(e backlogEntry) {
+	l.entries[l.next] = e
 	l.next = (l.next + 1) % len(l.entries)
 	l.full = l.full || l.next == 0
 }

@@ -38,7 +38,10 @@ type Whisper struct {
 	// for ever and slowly uses all memory.
 	seen    *gossiper.Memory[struct{}]
 	backlog *backlog
-	bans    *bans
+	// store keeps seen IDs and the backlog across restarts; nil when
+	// nothing persists.
+	store *gossiper.Namespace
+	bans  *bans
 	// rl bounds the lines that what peers send makes us log.
 	rl *gossiper.RateLog
 }
@@ -64,22 +67,25 @@ func New(cfg Config, ln net.Listener, host gossiper.Host) (*Whisper, error) {
 		peers[i] = ap.String()
 	}
 	cfg.Peers = peers
-	ctx, cancel := context.WithCancel(context.Background())
-	return &Whisper{
+	w := &Whisper{
 		cfg:     cfg,
 		self:    self.String(),
 		ln:      ln,
 		host:    host,
 		log:     cfg.Log.WithField("protocol", ProtocolName),
-		ctx:     ctx,
-		cancel:  cancel,
 		nick:    cfg.Nick,
 		peers:   make(map[string]*peer),
 		seen:    gossiper.NewMemory[struct{}](cfg.SeenWindow, cfg.SeenMax),
 		backlog: newBacklog(cfg.Backlog),
 		bans:    newBans(),
 		rl:      gossiper.NewRateLog(cfg.Clock),
-	}, nil
+		store:   cfg.Store,
+	}
+	if err := w.load(); err != nil {
+		return nil, err
+	}
+	w.ctx, w.cancel = context.WithCancel(context.Background())
+	return w, nil
 }
 
 // Name implements gossiper.Protocol.
@@ -97,6 +103,13 @@ func (w *Whisper) Run(ctx context.Context) error {
 	defer stop()
 	for _, p := range w.cfg.Peers {
 		w.ensurePeer(p, true)
+	}
+	if w.store != nil {
+		w.wg.Add(1)
+		go func() {
+			defer w.wg.Done()
+			gossiper.Every(w.ctx, w.cfg.Clock, seenPruneEvery, w.pruneSeen)
+		}()
 	}
 	if w.cfg.Discovery {
 		conn, err := listenDiscovery(w.cfg.DiscoveryPort)
@@ -154,7 +167,7 @@ func (w *Whisper) originate(m *messages.WhisperMessage) error {
 	// taken for a duplicate: the second goes a second later.
 	for {
 		m.ID = messages.WhisperHashID(m.Addr, m.Body, m.Timestamp)
-		if w.seen.Add(m.ID, struct{}{}, w.cfg.Clock.Now()) {
+		if w.rememberLocked(m.ID, w.cfg.Clock.Now()) {
 			break
 		}
 		m.Timestamp++
@@ -197,7 +210,7 @@ func (w *Whisper) receive(m *messages.WhisperMessage, log logrus.FieldLogger) {
 	}
 
 	w.mu.Lock()
-	if !w.seen.Add(m.ID, struct{}{}, now) {
+	if !w.rememberLocked(m.ID, now) {
 		w.mu.Unlock()
 		return
 	}

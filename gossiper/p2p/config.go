@@ -39,9 +39,14 @@ type Config struct {
 	// real program's, so a new identity per run. LoadCertificate reads a
 	// stable one from PEM files.
 	Certificate tls.Certificate
-	// DataDir, when set, keeps the peers we have authenticated (identity,
-	// address, certificate fingerprint) in p2p-peers.json, so a restart
-	// redials them and still refuses impostors. Empty: nothing persists.
+	// Store, when set, keeps the peers we have authenticated (identity,
+	// address, certificate fingerprint), so a restart redials them and
+	// still refuses impostors. Nil: nothing persists.
+	Store *gossiper.Namespace
+	// DataDir is where versions before Store kept those peers, in
+	// p2p-peers.json: a file found there is moved into Store once and
+	// renamed p2p-peers.json.migrated. Nothing else is read or written
+	// there. It needs Store.
 	DataDir string
 	// Period is how often live peers that have not had our latest chat
 	// message get it (they joined or came back since). Default 5 s, the
@@ -114,6 +119,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.BackoffMax < c.BackoffBase {
 		return c, fmt.Errorf("p2p: BackoffMax %v is below BackoffBase %v", c.BackoffMax, c.BackoffBase)
+	}
+	if c.DataDir != "" && c.Store == nil {
+		return c, fmt.Errorf("p2p: DataDir %s without a Store to move its peers into", c.DataDir)
 	}
 	if c.MaxPeers == 0 {
 		c.MaxPeers = 256

@@ -120,15 +120,14 @@ func TestImpostorIsRefused(t *testing.T) {
 // when it comes with another, even if that one hashes to its identity
 // (here the remembered fingerprint is simply another certificate's).
 func TestTrustOnFirstUse(t *testing.T) {
-	dir := t.TempDir()
+	s := openStore(t, t.TempDir())
+	defer s.Close()
 	cert := newCert(t)
 	other := newCert(t)
 	id := IdentityOf(cert.Certificate[0])
-	if err := savePeers(dir+"/"+storeFile, []knownPeer{{id: id, fp: fingerprint(other.Certificate[0])}}); err != nil {
-		t.Fatal(err)
-	}
+	storePeers(t, s.Namespace("p2p"), knownPeer{id: id, fp: fingerprint(other.Certificate[0])})
 	cfgA := fast()
-	cfgA.DataDir = dir
+	cfgA.Store = s.Namespace("p2p")
 	a := start(t, cfgA, "")
 	cfgB := fast()
 	cfgB.Certificate = cert

@@ -151,6 +151,9 @@ func (p *P2P) attach(c *conn, job *dialJob) verdict {
 	if dialable(c.addr) {
 		pr.addr = c.addr
 	}
+	if changed && p.cfg.Store != nil {
+		p.cfg.Store.Put(peerKey(pr.id), encodePeer(knownPeer{id: pr.id, addr: pr.addr, fp: pr.fp}))
+	}
 	p.mu.Unlock()
 
 	if old != nil {
@@ -158,9 +161,6 @@ func (p *P2P) attach(c *conn, job *dialJob) verdict {
 		old.retire()
 	}
 	c.log.WithField("addr", c.addr).WithField("dialled", c.dialled).Info("p2p peer connected")
-	if changed {
-		p.save()
-	}
 	p.publishAlive()
 	return attached
 }

@@ -33,7 +33,6 @@ type P2P struct {
 	heartbeatMsg   []byte
 	listRequestMsg []byte
 	client, server *tls.Config
-	storePath      string // "" when nothing persists
 
 	mu     sync.Mutex
 	peers  map[uint64]*peer
@@ -45,14 +44,13 @@ type P2P struct {
 
 	pubMu     sync.Mutex
 	published []string
-	saveMu    sync.Mutex
 	randMu    sync.Mutex // Rand is not safe for concurrent use
 	kick      chan struct{}
 	wg        sync.WaitGroup
 }
 
 // New returns a node accepting peers on ln; our Pair announces ln's port.
-// With a DataDir, the peers known from the last run are loaded now and
+// With a Store, the peers known from the last run are loaded now and
 // redialled by Run.
 func New(cfg Config, ln net.Listener, host gossiper.Host) (*P2P, error) {
 	cfg, err := cfg.withDefaults()
@@ -94,11 +92,17 @@ func New(cfg Config, ln net.Listener, host gossiper.Host) (*P2P, error) {
 		ap, _ := parseConnect(a) // checked by withDefaults
 		p.boot[ap] = &entry{}
 	}
-	if cfg.DataDir != "" {
-		p.storePath = filepath.Join(cfg.DataDir, storeFile)
-		known, err := loadPeers(p.storePath)
+	if cfg.Store != nil {
+		known, err := loadPeers(cfg.Store)
 		if err != nil {
-			return nil, fmt.Errorf("p2p: known peers: %w", err)
+			return nil, err
+		}
+		if cfg.DataDir != "" {
+			moved, err := migrate(filepath.Join(cfg.DataDir, legacyFile), cfg.Store, p.log)
+			if err != nil {
+				return nil, fmt.Errorf("p2p: known peers: %w", err)
+			}
+			known = append(known, moved...)
 		}
 		for _, k := range known {
 			if k.id != p.self {
@@ -288,25 +292,4 @@ func (p *P2P) Say(text string) error {
 // so it travels in the text.
 func (p *P2P) Relay(origin, text string) error {
 	return p.Say(origin + ": " + text)
-}
-
-// save writes the trusted peers to the data directory, if any; a failure
-// is logged, never fatal: the mesh works without it.
-func (p *P2P) save() {
-	if p.storePath == "" {
-		return
-	}
-	p.saveMu.Lock()
-	defer p.saveMu.Unlock()
-	var known []knownPeer
-	p.mu.Lock()
-	for _, pr := range p.peers {
-		if pr.trusted {
-			known = append(known, knownPeer{id: pr.id, addr: pr.addr, fp: pr.fp})
-		}
-	}
-	p.mu.Unlock()
-	if err := savePeers(p.storePath, known); err != nil {
-		p.log.WithError(err).Warn("p2p: cannot save known peers")
-	}
 }

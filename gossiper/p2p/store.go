@@ -1,6 +1,8 @@
 package p2p
 
 import (
+	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -8,23 +10,28 @@ import (
 	"io/fs"
 	"net/netip"
 	"os"
-	"path/filepath"
+
+	"github.com/peerster-chat/Peerster/gossiper"
+	"github.com/sirupsen/logrus"
 )
 
-// storeFile is the file in the data directory that keeps the peers we have
-// authenticated: the seed's "possible further improvement", and what makes
-// trust on first use survive a restart.
-const storeFile = "p2p-peers.json"
+// The namespace holds one key per peer we have authenticated, what makes
+// trust on first use survive a restart:
+//
+//	"peer/" + identity (8 bytes, big endian) → {"identity":"…","addr":"…","sha256":"…"}
+//
+// addr is absent when the peer never told us a dialable one.
+const peerPrefix = "peer/"
+
+// legacyFile is where versions before the store kept the same peers, in
+// the data directory.
+const legacyFile = "p2p-peers.json"
 
 // knownPeer is a peer worth remembering: it proved its identity once.
 type knownPeer struct {
 	id   uint64
 	addr netip.AddrPort // invalid when it never told us a dialable one
 	fp   [32]byte
-}
-
-type storedPeers struct {
-	Peers []storedPeer `json:"peers"`
 }
 
 // storedPeer spells the identity as a decimal string, as peers print it
@@ -35,10 +42,65 @@ type storedPeer struct {
 	SHA256   string `json:"sha256"`
 }
 
-// loadPeers reads the known peers; a missing file is an empty list. A file
-// that is there but unreadable is an error, not an empty list: starting
-// afresh would quietly forget whom to refuse.
-func loadPeers(path string) ([]knownPeer, error) {
+func peerKey(id uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte(peerPrefix), id)
+}
+
+func encodePeer(k knownPeer) []byte {
+	sp := storedPeer{Identity: k.id, SHA256: hex.EncodeToString(k.fp[:])}
+	if k.addr.IsValid() {
+		sp.Addr = k.addr.String()
+	}
+	// A storedPeer always encodes.
+	b, _ := json.Marshal(sp)
+	return b
+}
+
+func (sp storedPeer) known() (knownPeer, error) {
+	k := knownPeer{id: sp.Identity}
+	if sp.Addr != "" {
+		var err error
+		if k.addr, err = netip.ParseAddrPort(sp.Addr); err != nil {
+			return k, fmt.Errorf("address: %w", err)
+		}
+	}
+	fp, err := hex.DecodeString(sp.SHA256)
+	if err != nil || len(fp) != len(k.fp) {
+		return k, fmt.Errorf("sha256 %q: want 64 hex digits", sp.SHA256)
+	}
+	copy(k.fp[:], fp)
+	return k, nil
+}
+
+// loadPeers reads the known peers from ns. A value that does not decode
+// is an error naming its key, not a peer forgotten: starting afresh would
+// quietly forget whom to refuse.
+func loadPeers(ns *gossiper.Namespace) ([]knownPeer, error) {
+	var out []knownPeer
+	err := ns.ForEach([]byte(peerPrefix), func(key, v []byte) error {
+		var sp storedPeer
+		err := json.Unmarshal(v, &sp)
+		var k knownPeer
+		if err == nil {
+			k, err = sp.known()
+		}
+		if err == nil && !bytes.Equal(key, peerKey(k.id)) {
+			err = fmt.Errorf("holds identity %d", k.id)
+		}
+		if err != nil {
+			return fmt.Errorf("p2p: store namespace %q key %q: %w", ProtocolName, key, err)
+		}
+		out = append(out, k)
+		return nil
+	})
+	return out, err
+}
+
+// migrate moves the peers of a legacy file at path into ns, once: the file
+// is renamed to path.migrated when they are on disk, and never read again.
+// A missing file is nothing to move; a damaged one is an error naming it,
+// and it is left as it is.
+func migrate(path string, ns *gossiper.Namespace, log logrus.FieldLogger) ([]knownPeer, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -46,63 +108,31 @@ func loadPeers(path string) ([]knownPeer, error) {
 	if err != nil {
 		return nil, err
 	}
-	var s storedPeers
+	var s struct {
+		Peers []storedPeer `json:"peers"`
+	}
 	if err := json.Unmarshal(b, &s); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	out := make([]knownPeer, 0, len(s.Peers))
 	for i, sp := range s.Peers {
-		k := knownPeer{id: sp.Identity}
-		if sp.Addr != "" {
-			if k.addr, err = netip.ParseAddrPort(sp.Addr); err != nil {
-				return nil, fmt.Errorf("%s: peer %d (identity %d): address: %w", path, i, sp.Identity, err)
-			}
+		k, err := sp.known()
+		if err != nil {
+			return nil, fmt.Errorf("%s: peer %d (identity %d): %w", path, i, sp.Identity, err)
 		}
-		fp, err := hex.DecodeString(sp.SHA256)
-		if err != nil || len(fp) != len(k.fp) {
-			return nil, fmt.Errorf("%s: peer %d (identity %d): sha256 %q: want 64 hex digits", path, i, sp.Identity, sp.SHA256)
-		}
-		copy(k.fp[:], fp)
 		out = append(out, k)
 	}
-	return out, nil
-}
-
-// savePeers replaces the file at path with peers, atomically: a crash
-// leaves the old file or the new one, never half of one.
-func savePeers(path string, peers []knownPeer) error {
-	s := storedPeers{Peers: make([]storedPeer, len(peers))}
-	for i, k := range peers {
-		s.Peers[i] = storedPeer{Identity: k.id, SHA256: hex.EncodeToString(k.fp[:])}
-		if k.addr.IsValid() {
-			s.Peers[i].Addr = k.addr.String()
+	for _, k := range out {
+		ns.Put(peerKey(k.id), encodePeer(k))
+	}
+	// Renamed only once the peers are committed: a crash before leaves
+	// the file, and the next start moves it again.
+	ns.Barrier(func() {
+		if err := os.Rename(path, path+".migrated"); err != nil {
+			log.WithError(err).Error("p2p: known peers moved into the store, but the old file stays")
+			return
 		}
-	}
-	b, err := json.MarshalIndent(s, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode known peers: %w", err)
-	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, "."+storeFile+".*")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(append(b, '\n'))
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+		log.WithField("peers", len(out)).WithField("file", path).Info("p2p: known peers moved into the store")
+	})
+	return out, nil
 }

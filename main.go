@@ -297,7 +297,11 @@ func run(args []string) int {
 		ln, err := net.Listen("tcp4", opts.digitAddr)
 		switch {
 		case err == nil:
-			d, err := digits.New(digits.Config{Self: opts.digitAddr, Digit: opts.digit, Log: log, Report: os.Stderr}, ln, node)
+			cfg := digits.Config{Self: opts.digitAddr, Digit: opts.digit, Log: log, Report: os.Stderr}
+			if store != nil {
+				cfg.Store = store.Namespace(digits.ProtocolName)
+			}
+			d, err := digits.New(cfg, ln, node)
 			if err != nil {
 				log.WithError(err).Error("cannot start the digit gossip")
 				return 1
@@ -321,8 +325,9 @@ func run(args []string) int {
 			Addr: opts.whisperAddr, Peers: opts.whisperPeers, Nick: opts.name,
 			Discovery: opts.whisperDiscovery, Log: log,
 		}
-		if opts.dataDir != "" {
+		if store != nil {
 			cfg.DownloadDir = filepath.Join(opts.dataDir, "downloads")
+			cfg.Store = store.Namespace(whisper.ProtocolName)
 		}
 		w, err := whisper.New(cfg, ln, node)
 		if err != nil {
@@ -346,9 +351,11 @@ func run(args []string) int {
 			log.WithError(err).Error("cannot listen on the p2p address")
 			return 1
 		}
-		m, err := p2p.New(p2p.Config{
-			Connect: opts.p2pConnect, Certificate: cert, DataDir: opts.dataDir, Period: opts.p2pPeriod, Log: log,
-		}, ln, node)
+		cfg := p2p.Config{Connect: opts.p2pConnect, Certificate: cert, Period: opts.p2pPeriod, Log: log}
+		if store != nil {
+			cfg.Store, cfg.DataDir = store.Namespace(p2p.ProtocolName), opts.dataDir
+		}
+		m, err := p2p.New(cfg, ln, node)
 		if err != nil {
 			ln.Close()
 			log.WithError(err).Error("cannot start the p2p-gossip node")

@@ -122,8 +122,12 @@ func TestP2PMeshThroughOneEntryNode(t *testing.T) {
 	sendClient(t, g.node, "back_again")
 	waitLine(t, e.node, p2pLine(ids[g], g.p2pAddr, "back_again"), waitTimeout)
 	waitLine(t, f.node, p2pLine(ids[g], g.p2pAddr, "back_again"), waitTimeout)
-	if _, err := os.Stat(filepath.Join(dir, "p2p-peers.json")); err != nil {
-		t.Errorf("G kept no peers in its data directory: %v", err)
+	// The mesh peers are in the node's one database, not a file of their own.
+	if _, err := os.Stat(filepath.Join(dir, "peerster.db")); err != nil {
+		t.Errorf("G kept no state in its data directory: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "p2p-peers.json")); !os.IsNotExist(err) {
+		t.Errorf("G wrote p2p-peers.json beside its database: %v", err)
 	}
 	time.Sleep(300 * time.Millisecond)
 	for _, n := range nodes {

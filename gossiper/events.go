@@ -21,6 +21,8 @@ const (
 	EventName
 	// EventDigit carries a digit table entry that changed.
 	EventDigit
+	// EventRetract says messages were removed from the chat log.
+	EventRetract
 )
 
 // Event is one thing that happened on the node. Subscribers (stdout, the

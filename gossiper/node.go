@@ -98,6 +98,9 @@ type Identity struct {
 type Host interface {
 	Print(protocol string, lines ...string)
 	Record(m ChatMessage)
+	// Retract removes a protocol's messages of origin with IDs from..to
+	// from the chat (see ChatLog.Retract).
+	Retract(protocol, origin string, from, to uint32)
 	Publish(ev Event)
 }
 
@@ -197,6 +200,14 @@ func (n *Node) Print(protocol string, lines ...string) {
 func (n *Node) Record(m ChatMessage) {
 	n.chat.Append(m)
 	n.bus.Publish(Event{Kind: EventMessage, Protocol: m.Protocol, Message: &m})
+}
+
+// Retract removes messages from the chat log and tells the page to reload
+// it.
+func (n *Node) Retract(protocol, origin string, from, to uint32) {
+	if n.chat.Retract(protocol, origin, from, to) > 0 {
+		n.bus.Publish(Event{Kind: EventRetract, Protocol: protocol})
+	}
 }
 
 // Publish announces ev to every subscriber.

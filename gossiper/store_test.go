@@ -82,3 +82,41 @@ func TestStoreRefusesAForeignFileWithoutTouchingIt(t *testing.T) {
 		t.Fatal("the foreign file was changed")
 	}
 }
+
+func TestChatLogRetractKeepsStoreKeysApart(t *testing.T) {
+	dir := t.TempDir()
+	s, err := OpenStore(dir, quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var l ChatLog
+	if err := l.Persist(s.Namespace("chat")); err != nil {
+		t.Fatal(err)
+	}
+	for i, text := range []string{"one", "new", "three"} {
+		l.Append(ChatMessage{Protocol: "peerster", Origin: "C", ID: uint32(i + 1), Text: text})
+	}
+	if n := l.Retract("peerster", "C", 2, 3); n != 2 {
+		t.Fatalf("retracted %d, want 2", n)
+	}
+	l.Append(ChatMessage{Protocol: "peerster", Origin: "C", ID: 2, Text: "two"})
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = OpenStore(dir, quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var back ChatLog
+	if err := back.Persist(s.Namespace("chat")); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range back.Messages() {
+		got = append(got, m.Text)
+	}
+	if strings.Join(got, ",") != "one,two" {
+		t.Fatalf("history after retract and reopen: %v, want one,two", got)
+	}
+}

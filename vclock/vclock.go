@@ -50,6 +50,22 @@ func (v *Vector) Advance(origin string, next uint32) {
 	v.next[origin] = next
 }
 
+// Rewind lowers origin's NextID to next, forgetting what was seen from it
+// onwards. Only a node that finds it reused its own IDs after a restart
+// does this, to fetch the network's messages for them.
+func (v *Vector) Rewind(origin string, next uint32) {
+	if next >= v.Next(origin) {
+		return
+	}
+	if next > 1 {
+		v.next[origin] = next
+		return
+	}
+	delete(v.next, origin)
+	i := sort.SearchStrings(v.origins, origin)
+	v.origins = append(v.origins[:i], v.origins[i+1:]...)
+}
+
 // Len is the number of origins with at least one message seen.
 func (v *Vector) Len() int { return len(v.origins) }
 

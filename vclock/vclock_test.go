@@ -163,3 +163,16 @@ func TestCompareListsEveryOriginThePeerLacksAtItsFirstMissingID(t *testing.T) {
 		t.Fatalf("in sync, yet Lacking %v", c.Lacking)
 	}
 }
+
+func TestRewindForgetsFromTheIDOn(t *testing.T) {
+	v := vec("A", 5, "B", 3)
+	v.Rewind("A", 2)
+	v.Rewind("B", 7) // never raises
+	if v.Next("A") != 2 || v.Next("B") != 3 || !reflect.DeepEqual(v.Origins(), []string{"A", "B"}) {
+		t.Fatalf("after rewinding A to 2: %v", v.Status())
+	}
+	v.Rewind("A", 1)
+	if v.Next("A") != 1 || !reflect.DeepEqual(v.Origins(), []string{"B"}) {
+		t.Fatalf("after rewinding A to 1: %v", v.Status())
+	}
+}

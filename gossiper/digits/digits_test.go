@@ -55,8 +55,9 @@ func (r *recorder) Print(_ string, lines ...string) {
 	r.lines = append(r.lines, lines...)
 	r.mu.Unlock()
 }
-func (r *recorder) Record(gossiper.ChatMessage) {}
-func (r *recorder) Publish(gossiper.Event)      {}
+func (r *recorder) Record(gossiper.ChatMessage)            {}
+func (r *recorder) Retract(string, string, uint32, uint32) {}
+func (r *recorder) Publish(gossiper.Event)                 {}
 func (r *recorder) all() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -49,6 +49,15 @@ func (h *Host) Record(m gossiper.ChatMessage) {
 	h.mu.Unlock()
 }
 
+// Retract implements gossiper.Host.
+func (h *Host) Retract(protocol, origin string, from, to uint32) {
+	h.mu.Lock()
+	h.msgs = slices.DeleteFunc(h.msgs, func(m gossiper.ChatMessage) bool {
+		return m.Protocol == protocol && m.Origin == origin && m.ID >= from && m.ID <= to
+	})
+	h.mu.Unlock()
+}
+
 // Publish implements gossiper.Host.
 func (h *Host) Publish(ev gossiper.Event) {
 	h.mu.Lock()

@@ -64,6 +64,10 @@ type Config struct {
 	// MaxSendFailures drops a learned peer after this many sends to it in
 	// a row failed. Default 5.
 	MaxSendFailures int
+	// CatchUpWait is how long our new messages wait, after a restart, for
+	// the IDs of ours that peers' statuses show and we lack (restart.go).
+	// Default 2 s. On a fresh network nothing waits.
+	CatchUpWait time.Duration
 	// Store, when set, keeps rumors and the IDs we issued across restarts,
 	// and holds back what we print and send until the state it reflects
 	// is on disk. Nil keeps everything in memory (the course's scripts).
@@ -109,6 +113,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.PeerTimeout == 0 {
 		c.PeerTimeout = 5 * time.Minute
+	}
+	if c.CatchUpWait == 0 {
+		c.CatchUpWait = 2 * time.Second
 	}
 	if c.MaxSendFailures == 0 {
 		c.MaxSendFailures = 5

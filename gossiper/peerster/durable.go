@@ -112,6 +112,15 @@ func (g *Gossiper) persistRumor(r *messages.RumorMessage) {
 	g.dirty = true
 }
 
+// unpersistRumor removes a rumor given up by rewind.
+func (g *Gossiper) unpersistRumor(origin string, id uint32) {
+	if g.cfg.Store == nil {
+		return
+	}
+	g.cfg.Store.Delete(rumorKey(origin, id))
+	g.dirty = true
+}
+
 // persistIssued records the highest ID we gave a rumor of origin, so that
 // after a restart a forgery above it is still told apart from our own.
 func (g *Gossiper) persistIssued(origin string, id uint32) {

@@ -58,6 +58,16 @@ type Gossiper struct {
 	sends []datagram
 	held  []*heldOutput
 	dirty bool
+	// networkNext is how far peers' statuses show our origins held;
+	// firstIssued the first ID we gave each of our names since start;
+	// bridged our rumors since start that are relays, not in our chat;
+	// waiting our messages not sent yet, and catchUp bounds their wait
+	// (restart.go).
+	networkNext map[string]uint32
+	firstIssued map[string]uint32
+	bridged     map[vclock.Message]bool
+	waiting     []ownText
+	catchUp     gossiper.Timer
 	// refused counts rumors refused by the origin bounds.
 	refused uint64
 }
@@ -83,22 +93,25 @@ func New(cfg Config, tr Transport, host gossiper.Host) (*Gossiper, error) {
 		return nil, err
 	}
 	g := &Gossiper{
-		cfg:       cfg,
-		tr:        tr,
-		host:      host,
-		log:       cfg.Log.WithField("protocol", ProtocolName),
-		self:      tr.LocalAddr(),
-		in:        make(chan func(), 1024),
-		done:      make(chan struct{}),
-		name:      cfg.Name,
-		peers:     newPeerList(),
-		store:     newStore(),
-		known:     make(map[netip.AddrPort]*vclock.Vector),
-		exchanges: make(map[netip.AddrPort]*exchange),
-		origins:   newOriginPolicy(cfg),
-		issued:    make(map[string]uint32),
-		lastSweep: cfg.Clock.Now(),
-		rateLog:   gossiper.NewRateLog(cfg.Clock),
+		cfg:         cfg,
+		tr:          tr,
+		host:        host,
+		log:         cfg.Log.WithField("protocol", ProtocolName),
+		self:        tr.LocalAddr(),
+		in:          make(chan func(), 1024),
+		done:        make(chan struct{}),
+		name:        cfg.Name,
+		peers:       newPeerList(),
+		store:       newStore(),
+		known:       make(map[netip.AddrPort]*vclock.Vector),
+		exchanges:   make(map[netip.AddrPort]*exchange),
+		origins:     newOriginPolicy(cfg),
+		issued:      make(map[string]uint32),
+		networkNext: make(map[string]uint32),
+		firstIssued: make(map[string]uint32),
+		bridged:     make(map[vclock.Message]bool),
+		lastSweep:   cfg.Clock.Now(),
+		rateLog:     gossiper.NewRateLog(cfg.Clock),
 	}
 	for _, p := range cfg.Peers {
 		g.addPeer(p, true)
@@ -140,6 +153,9 @@ func (g *Gossiper) Run(ctx context.Context) error {
 			<-readerDone
 			if g.aeTimer != nil {
 				g.aeTimer.Stop()
+			}
+			if g.catchUp != nil {
+				g.catchUp.Stop()
 			}
 			for _, ex := range g.exchanges {
 				ex.timer.Stop()

@@ -1,6 +1,7 @@
 package peerster
 
 import (
+	"math"
 	"net/netip"
 	"slices"
 
@@ -10,26 +11,44 @@ import (
 	"github.com/peerster-chat/Peerster/vclock"
 )
 
-// sayRumor makes text our next rumor and starts mongering it. Its ID is the
-// next free one of our name: past anything of ours we hold, forged or not,
-// so nothing we send is taken for a message peers already have.
+// sayRumor sends text as our next rumor, once we hold every ID of ours the
+// network showed us (restart.go). A rumor that cannot be sent (too large)
+// is refused before anything else.
 func (g *Gossiper) sayRumor(text string, fromClient bool) error {
-	r := &messages.RumorMessage{Origin: g.name, ID: g.store.next(g.name), Text: text}
+	if _, err := messages.EncodePacket(&messages.GossipPacket{Rumor: &messages.RumorMessage{Origin: g.name, ID: math.MaxUint32, Text: text}}); err != nil {
+		return err
+	}
+	return g.say(ownText{text: text, fromClient: fromClient})
+}
+
+// issue makes t our next rumor and starts mongering it. Its ID is the next
+// free one of our name: past anything of ours we hold, forged or not, so
+// nothing we send is taken for a message peers already have.
+func (g *Gossiper) issue(t ownText) error {
+	r := &messages.RumorMessage{Origin: g.name, ID: g.store.next(g.name), Text: t.text}
 	if r.ID == 1 {
 		// Our own names are always admitted; this counts the entry.
 		g.origins.admit(r.Origin, g.self, true, g.cfg.Clock.Now())
 	}
-	// A rumor that cannot be sent (too large) is refused before it is
-	// printed or stored.
-	if err := g.accept(r, "", fromClient, false); err != nil {
+	if err := g.accept(r, "", t.fromClient, false); err != nil {
 		return err
+	}
+	msg := vclock.Message{Origin: r.Origin, ID: r.ID}
+	if _, ok := g.firstIssued[r.Origin]; !ok {
+		g.firstIssued[r.Origin] = r.ID
 	}
 	g.issued[r.Origin] = r.ID
 	g.persistIssued(r.Origin, r.ID)
-	if fromClient {
-		g.print(clientLine(text), peersLine(g.peers))
+	if !t.fromClient {
+		g.bridged[msg] = true
 	}
-	g.startMongering(vclock.Message{Origin: r.Origin, ID: r.ID}, netip.AddrPort{})
+	switch {
+	case t.resent:
+		g.rateLog.Warn(g.log.WithField("origin", r.Origin).WithField("id", r.ID), "message of ours sent again under a new ID")
+	case t.fromClient:
+		g.print(clientLine(t.text), peersLine(g.peers))
+	}
+	g.startMongering(msg, netip.AddrPort{})
 	return nil
 }
 
@@ -63,6 +82,9 @@ func (g *Gossiper) handleRumor(from netip.AddrPort, r *messages.RumorMessage) {
 	}
 	g.heardFrom(from)
 	g.print(rumorLine(r, from), peersLine(g.peers))
+	if g.isOurs(r.Origin) && g.collided(r) {
+		g.rewind(r.Origin, r.ID)
+	}
 	next := g.store.next(r.Origin)
 	isNew := r.ID == next
 	if isNew && next == 1 {
@@ -96,6 +118,9 @@ func (g *Gossiper) handleRumor(from netip.AddrPort, r *messages.RumorMessage) {
 		g.knowledge(from).Advance(r.Origin, r.ID+1)
 	}
 	g.sendStatus(from)
+	if isNew && r.Origin == g.name {
+		g.issueWaiting(false)
+	}
 	if isNew {
 		g.startMongering(vclock.Message{Origin: r.Origin, ID: r.ID}, from)
 	} else if r.ID > g.store.next(r.Origin) {
@@ -115,6 +140,11 @@ func (g *Gossiper) isOurs(origin string) bool {
 func (g *Gossiper) handleStatus(from netip.AddrPort, s *messages.StatusPacket) {
 	g.heardFrom(from)
 	g.print(statusLine(from, s), peersLine(g.peers))
+	for _, ps := range s.Want {
+		if g.isOurs(ps.Identifier) {
+			g.noteOurStatusEntry(from, ps.Identifier, ps.NextID)
+		}
+	}
 	cmp, theirs := vclock.Compare(g.store.vector, s.Want)
 	if g.peers.has(from) {
 		g.known[from] = theirs

@@ -11,7 +11,8 @@ import (
 // vector that summarises it. Rumors are kept as the datagrams that carry
 // them, encoded once: a rumor is sent many times (every monger, flip and
 // repair), and encoding by reflection was the largest cost of a burst.
-// Rumors are only ever added, never replaced.
+// Rumors are only ever added, never replaced, except our own when we
+// restarted without our data and reused IDs (truncate).
 type store struct {
 	rumors map[string][][]byte // origin -> encoded rumor packets, index ID-1
 	vector *vclock.Vector
@@ -47,3 +48,13 @@ func (s *store) packet(m vclock.Message) []byte {
 }
 
 func (s *store) next(origin string) uint32 { return s.vector.Next(origin) }
+
+// truncate forgets origin's rumors from id on: only our own, when we find
+// we reused IDs the network held (restart.go).
+func (s *store) truncate(origin string, id uint32) {
+	if list := s.rumors[origin]; id >= 1 && int(id) <= len(list) {
+		clear(list[id-1:])
+		s.rumors[origin] = list[:id-1]
+		s.vector.Rewind(origin, id)
+	}
+}

@@ -77,6 +77,8 @@ func eventData(ev gossiper.Event) (string, any) {
 		return "digit", digitJSON{Addr: ev.Digit.Addr, Time: ev.Digit.Time, Digit: ev.Digit.Digit}
 	case gossiper.EventName:
 		return "name", map[string]string{"name": ev.Name}
+	case gossiper.EventRetract:
+		return "retract", map[string]string{"protocol": ev.Protocol}
 	}
 	return "", nil
 }

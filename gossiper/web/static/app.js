@@ -281,6 +281,7 @@
       if (!retryTimer) retryTimer = setTimeout(connect, RETRY_MS);
     };
     es.addEventListener("message", refreshChat);
+    es.addEventListener("retract", refreshChat);
     // peers events may concern any protocol; /node (the PEERS list) and
     // /links are authoritative, so re-fetch them rather than trusting the
     // event data.

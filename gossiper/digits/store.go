@@ -21,10 +21,10 @@ func entryValue(e messages.DigitEntry) []byte {
 	return b[:len(b)-1]
 }
 
-// farFuture lets a stored line through the reader's check of times in the
-// future: our own entry runs ahead of the clock after quick changes, and a
-// clock set back must not turn the table into an error.
-var farFuture = time.Unix(1<<40, 0)
+// farFuture (Unix seconds) lets a stored line through the reader's check
+// of times in the future: our own entry runs ahead of the clock after quick
+// changes, and a clock set back must not turn the table into an error.
+const farFuture = 1 << 40
 
 // load reads the stored table into t, before anyone else uses it. A value
 // that does not parse is an error naming its key: starting afresh would
@@ -35,7 +35,7 @@ func (t *table) load() error {
 	}
 	var extra [][]byte
 	err := t.store.ForEach([]byte(entryPrefix), func(k, v []byte) error {
-		e, err := messages.ParseDigitLine(v, farFuture)
+		e, err := messages.ParseDigitLine(v, time.Unix(farFuture, 0))
 		if err == nil && !bytes.Equal(k, entryKey(e.Addr)) {
 			err = fmt.Errorf("holds the line of %s", e.Addr)
 		}

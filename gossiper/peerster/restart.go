@@ -71,6 +71,13 @@ func (g *Gossiper) issueWaiting(timedOut bool) {
 		g.catchUp.Stop()
 		g.catchUp = nil
 	}
+	if timedOut && g.behind(g.name) {
+		// The IDs a status claimed never came: forget the claim, or a
+		// peer that lies about our origin would delay all we send.
+		g.rateLog.Warn(g.log.WithField("origin", g.name).WithField("claimed", g.networkNext[g.name]).
+			WithField("held", g.store.next(g.name)), "IDs of ours that a peer's status showed never came; sending anyway")
+		delete(g.networkNext, g.name)
+	}
 	waiting := g.waiting
 	g.waiting = nil
 	for _, t := range waiting {

@@ -69,3 +69,34 @@ func TestRestartWithoutDataReusesNoIDOfTheNetwork(t *testing.T) {
 		})
 	}
 }
+
+// TestAClaimOfOurIDsThatNeverComeDelaysUsOnce: a status may claim IDs of
+// ours that nobody sends; our message waits CatchUpWait once, and the claim
+// is then forgotten.
+func TestAClaimOfOurIDsThatNeverComeDelaysUsOnce(t *testing.T) {
+	n := NewMemNetwork(1)
+	a := newFakePeer(t, n, peerA)
+	clock := newFakeClock()
+	g, rec := startGossiper(t, n, us, Config{Name: "G", Peers: []netip.AddrPort{addr(peerA)}, Clock: clock, Rand: tails(), CatchUpWait: 2 * time.Second})
+	a.send(g.Addr(), status("G", 50))
+	untilStatus(a)
+	if err := g.Say("waits"); err != nil {
+		t.Fatal(err)
+	}
+	a.expectNothing(50 * time.Millisecond)
+	if rec.Count(func(l string) bool { return l == "CLIENT MESSAGE waits" }) != 0 {
+		t.Fatal("CLIENT MESSAGE printed before the message had an ID")
+	}
+	clock.waitTimers(t, 1)
+	clock.Advance(2 * time.Second)
+	if r := untilRumor(a).Rumor; r.ID != 1 || r.Text != "waits" {
+		t.Fatalf("after the wait, sent %+v", r)
+	}
+	rec.WaitLine(t, "CLIENT MESSAGE waits", 5*time.Second)
+	if err := g.Say("at once"); err != nil {
+		t.Fatal(err)
+	}
+	if r := untilRumor(a).Rumor; r.ID != 2 || r.Text != "at once" {
+		t.Fatalf("next message sent %+v", r)
+	}
+}

@@ -1,7 +1,6 @@
 package peerster
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 	"net/netip"
@@ -37,6 +36,8 @@ type datagram struct {
 type heldOutput struct {
 	steps   []stepOutput
 	durable bool
+	// added marks the rumors stored when the barrier was set.
+	added uint64
 }
 
 // endStep sends what the step produced, or holds it until it is durable.
@@ -48,7 +49,7 @@ func (g *Gossiper) endStep() {
 	}
 	if g.dirty {
 		g.dirty = false
-		h := &heldOutput{steps: []stepOutput{out}}
+		h := &heldOutput{steps: []stepOutput{out}, added: g.store.added()}
 		g.held = append(g.held, h)
 		g.cfg.Store.Barrier(func() {
 			g.post(func() {
@@ -68,6 +69,7 @@ func (g *Gossiper) endStep() {
 // releaseHeld sends, in order, every held output whose barrier has run.
 func (g *Gossiper) releaseHeld() {
 	for len(g.held) > 0 && g.held[0].durable {
+		g.store.markCommitted(g.held[0].added)
 		for _, out := range g.held[0].steps {
 			g.emit(out)
 		}
@@ -101,6 +103,17 @@ func rumorKey(origin string, id uint32) []byte {
 	return binary.BigEndian.AppendUint32(k, id)
 }
 
+func parseRumorKey(k []byte) (origin string, id uint32, ok bool) {
+	if len(k) < 1+2+4 || k[0] != rumorKeyPrefix {
+		return "", 0, false
+	}
+	n := int(binary.BigEndian.Uint16(k[1:3]))
+	if len(k) != 1+2+n+4 {
+		return "", 0, false
+	}
+	return string(k[3 : 3+n]), binary.BigEndian.Uint32(k[3+n:]), true
+}
+
 func issuedKey(origin string) []byte { return append([]byte{issuedKeyPrefix}, origin...) }
 
 // persistRumor queues a stored rumor's datagram for the disk.
@@ -131,29 +144,24 @@ func (g *Gossiper) persistIssued(origin string, id uint32) {
 	g.dirty = true
 }
 
-// loadState reads the rumors and our issued IDs kept in the store. A key or
-// value that does not decode is an error naming it: a damaged store is
-// never silently reset.
+// loadState reads which rumors and issued IDs the store keeps. Datagrams
+// stay on disk (store.packet reads them); only the keys are read, so start
+// up takes little time and memory whatever the history. A key that does
+// not parse, or a gap, is an error naming the key: a damaged store is never
+// silently reset.
 func (g *Gossiper) loadState(ns *gossiper.Namespace) error {
 	err := ns.ForEach([]byte{rumorKeyPrefix}, func(k, v []byte) error {
-		pkt, err := messages.DecodePacket(v)
-		if err != nil || pkt.Rumor == nil || len(k) < 1+2+4 {
-			return fmt.Errorf("peerster store: key %q: not a rumor (%v)", k, err)
+		origin, id, ok := parseRumorKey(k)
+		if !ok || len(v) == 0 {
+			return fmt.Errorf("peerster store: key %q: not a rumor", k)
 		}
-		r := pkt.Rumor
-		if !bytes.Equal(k, rumorKey(r.Origin, r.ID)) {
-			return fmt.Errorf("peerster store: key %q holds rumor %s/%d", k, gossiper.Printable(r.Origin), r.ID)
+		if id != g.store.next(origin) {
+			return fmt.Errorf("peerster store: key %q: rumor %s/%d follows a gap", k, gossiper.Printable(origin), id)
 		}
-		ok, err := g.store.add(r)
-		if err != nil {
-			return fmt.Errorf("peerster store: key %q: %w", k, err)
-		}
-		if !ok {
-			return fmt.Errorf("peerster store: key %q: rumor %s/%d follows a gap", k, gossiper.Printable(r.Origin), r.ID)
-		}
-		if r.ID == 1 {
+		g.store.vector.Advance(origin, id+1)
+		if id == 1 {
 			// Admitted when it first came; this only counts its entry.
-			g.origins.admit(r.Origin, netip.AddrPort{}, true, g.cfg.Clock.Now())
+			g.origins.admit(origin, netip.AddrPort{}, true, g.cfg.Clock.Now())
 		}
 		return nil
 	})

@@ -2,6 +2,7 @@ package peerster
 
 import (
 	"bytes"
+	"fmt"
 	"net/netip"
 	"path/filepath"
 	"testing"
@@ -87,5 +88,37 @@ func TestRestartWithAStoreContinuesOurSequenceAndKnowsWhatWeIssued(t *testing.T)
 	}
 	if m := rec.Messages(); len(m) != 2 || m[0].Text != "forged" || !m[0].Suspect || m[1].Suspect {
 		t.Fatalf("chat after the restart %+v, want the forgery marked suspect, then ours", m)
+	}
+}
+
+// TestOldRumorsAreServedFromDisk: with a store, memory keeps only recent
+// datagrams; older ones are read back from the database when a peer needs
+// them.
+func TestOldRumorsAreServedFromDisk(t *testing.T) {
+	s := openTestStore(t, filepath.Join(t.TempDir(), "data"))
+	defer s.Close()
+	n := NewMemNetwork(1)
+	a := newFakePeer(t, n, peerA)
+	g, _ := startGossiper(t, n, us, Config{Name: "G", Clock: newFakeClock(), Rand: tails(), Store: s.Namespace("peerster")})
+	const count = 3 * recentKept
+	for id := 1; id <= count; id++ {
+		a.send(g.Addr(), rumor("Z", id, fmt.Sprint("z", id)))
+		untilStatus(a)
+	}
+	var inMemory int
+	g.call(func() error { inMemory = len(g.store.recent); return nil })
+	if inMemory > recentKept+1 {
+		t.Fatalf("%d datagrams kept in memory, want at most about %d", inMemory, recentKept)
+	}
+	for _, id := range []int{1, count / 2, count} {
+		a.send(g.Addr(), status("Z", id))
+		// Skip what G mongered back to us, its only peer, meanwhile.
+		r := untilRumor(a).Rumor
+		for r.ID != uint32(id) {
+			r = untilRumor(a).Rumor
+		}
+		if r.Origin != "Z" || r.Text != fmt.Sprint("z", id) {
+			t.Fatalf("asked for Z/%d, got %+v", id, r)
+		}
 	}
 }

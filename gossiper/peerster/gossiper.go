@@ -102,7 +102,7 @@ func New(cfg Config, tr Transport, host gossiper.Host) (*Gossiper, error) {
 		done:        make(chan struct{}),
 		name:        cfg.Name,
 		peers:       newPeerList(),
-		store:       newStore(),
+		store:       newStore(cfg.Store),
 		known:       make(map[netip.AddrPort]*vclock.Vector),
 		exchanges:   make(map[netip.AddrPort]*exchange),
 		origins:     newOriginPolicy(cfg),

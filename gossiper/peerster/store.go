@@ -3,6 +3,7 @@ package peerster
 import (
 	"fmt"
 
+	"github.com/peerster-chat/Peerster/gossiper"
 	"github.com/peerster-chat/Peerster/messages"
 	"github.com/peerster-chat/Peerster/vclock"
 )
@@ -13,13 +14,43 @@ import (
 // repair), and encoding by reflection was the largest cost of a burst.
 // Rumors are only ever added, never replaced, except our own when we
 // restarted without our data and reused IDs (truncate).
+//
+// Without a namespace every datagram is kept in memory. With one, the
+// namespace is the source of datagrams and memory holds only the vector
+// and the recent ones, which may not be committed yet: a node with 100,000
+// stored rumors starts and runs in about the memory of an empty one.
 type store struct {
-	rumors map[string][][]byte // origin -> encoded rumor packets, index ID-1
 	vector *vclock.Vector
+	// rumors is every datagram (origin -> index ID-1), without a namespace.
+	rumors map[string][][]byte
+	ns     *gossiper.Namespace
+	// recent holds, with a namespace, the datagrams added lately; order
+	// lists them oldest first, each numbered by seq, and those numbered up
+	// to committed are on disk and may go.
+	recent    map[vclock.Message]recentRumor
+	order     []recentRumor
+	seq       uint64
+	committed uint64
 }
 
-func newStore() *store {
-	return &store{rumors: make(map[string][][]byte), vector: vclock.New()}
+type recentRumor struct {
+	msg vclock.Message
+	b   []byte
+	seq uint64
+}
+
+// recentKept is how many datagrams stay in memory past their commit: the
+// ones gossip is still spreading.
+const recentKept = 1024
+
+func newStore(ns *gossiper.Namespace) *store {
+	s := &store{vector: vclock.New(), ns: ns}
+	if ns == nil {
+		s.rumors = make(map[string][][]byte)
+	} else {
+		s.recent = make(map[vclock.Message]recentRumor)
+	}
+	return s
 }
 
 // add stores r if it is the next one of its origin and reports whether it
@@ -33,18 +64,59 @@ func (s *store) add(r *messages.RumorMessage) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("store rumor %s/%d: %w", r.Origin, r.ID, err)
 	}
-	s.rumors[r.Origin] = append(s.rumors[r.Origin], b)
+	if s.ns == nil {
+		s.rumors[r.Origin] = append(s.rumors[r.Origin], b)
+	} else {
+		s.seq++
+		rr := recentRumor{msg: vclock.Message{Origin: r.Origin, ID: r.ID}, b: b, seq: s.seq}
+		s.recent[rr.msg] = rr
+		s.order = append(s.order, rr)
+	}
 	s.vector.Advance(r.Origin, r.ID+1)
 	return true, nil
 }
 
+// markCommitted says the datagrams added up to mark (see added) are on
+// disk, and lets the oldest of them go from memory.
+func (s *store) markCommitted(mark uint64) {
+	if s.ns == nil {
+		return
+	}
+	s.committed = max(s.committed, mark)
+	drop := 0
+	for drop < len(s.order)-recentKept && s.order[drop].seq <= s.committed {
+		// A rumor given up by truncate and added again is another
+		// entry: only this one's own entry goes.
+		if rr, ok := s.recent[s.order[drop].msg]; ok && rr.seq == s.order[drop].seq {
+			delete(s.recent, rr.msg)
+		}
+		drop++
+	}
+	if drop > 0 {
+		clear(s.order[:drop])
+		s.order = append(s.order[:0:0], s.order[drop:]...)
+	}
+}
+
+// added is a mark for markCommitted: every datagram added so far.
+func (s *store) added() uint64 { return s.seq }
+
 // packet is the datagram of a stored rumor, or nil.
 func (s *store) packet(m vclock.Message) []byte {
-	list := s.rumors[m.Origin]
-	if m.ID == 0 || int(m.ID) > len(list) {
+	if m.ID == 0 || m.ID >= s.vector.Next(m.Origin) {
 		return nil
 	}
-	return list[m.ID-1]
+	if s.ns == nil {
+		return s.rumors[m.Origin][m.ID-1]
+	}
+	if rr, ok := s.recent[m]; ok {
+		return rr.b
+	}
+	b, err := s.ns.Get(rumorKey(m.Origin, m.ID))
+	if err != nil {
+		return nil
+	}
+	return b
 }
 
 func (s *store) next(origin string) uint32 { return s.vector.Next(origin) }
@@ -52,9 +124,19 @@ func (s *store) next(origin string) uint32 { return s.vector.Next(origin) }
 // truncate forgets origin's rumors from id on: only our own, when we find
 // we reused IDs the network held (restart.go).
 func (s *store) truncate(origin string, id uint32) {
-	if list := s.rumors[origin]; id >= 1 && int(id) <= len(list) {
+	next := s.vector.Next(origin)
+	if id == 0 || id >= next {
+		return
+	}
+	if s.ns == nil {
+		list := s.rumors[origin]
 		clear(list[id-1:])
 		s.rumors[origin] = list[:id-1]
-		s.vector.Rewind(origin, id)
+	} else {
+		// Their entries in order are skipped by markCommitted.
+		for i := id; i < next; i++ {
+			delete(s.recent, vclock.Message{Origin: origin, ID: i})
+		}
 	}
+	s.vector.Rewind(origin, id)
 }

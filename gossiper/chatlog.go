@@ -24,57 +24,114 @@ type ChatMessage struct {
 }
 
 // ChatLog keeps every message the node has seen, oldest first. It is the one
-// chat the user sees; protocols append to it and never remove from it. With
-// a store, every message is also written there, keyed by its position, and
-// the history is read back at start.
+// chat the user sees; protocols append to it and never remove from it,
+// except through Retract.
+//
+// Without a store the messages are kept in memory. With one (Persist), the
+// store is the source of texts: memory holds the keys of the messages in
+// order, and the messages appended since their last commit, so a history
+// of 100,000 messages costs under a megabyte.
 type ChatLog struct {
-	mu    sync.RWMutex
-	msgs  []ChatMessage
+	mu   sync.RWMutex
+	msgs []ChatMessage // without a store
+	// With a store: keys in order, the next key, and what was appended
+	// and may not be committed yet.
 	store *Namespace
-	// keys are the store keys of msgs, and next the key of the next
-	// message: positions shift when a message is retracted, keys never do.
-	keys []uint64
-	next uint64
+	keys  []uint64
+	next  uint64
+	tail  map[uint64]ChatMessage
 }
 
-// Persist reads the history kept in ns into the log, without announcing
-// it, and writes every message appended from now on to ns. Call it before
-// the node runs.
+// Persist reads which messages the store keeps, and writes every message
+// appended from now on to it. Call it before the node runs. Entries are
+// decoded when read; start-up reads only keys.
 func (l *ChatLog) Persist(ns *Namespace) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	err := ns.ForEach(nil, func(k, v []byte) error {
-		if len(k) != 8 {
-			return fmt.Errorf("chat history key %x: want 8 bytes", k)
+		if len(k) != 8 || len(v) == 0 || v[0] != '{' {
+			return fmt.Errorf("chat history key %x: not a message", k)
 		}
-		var m ChatMessage
-		if err := json.Unmarshal(v, &m); err != nil {
-			return fmt.Errorf("chat history entry %x: %w", k, err)
-		}
-		l.msgs = append(l.msgs, m)
-		l.keys = append(l.keys, binary.BigEndian.Uint64(k))
-		l.next = binary.BigEndian.Uint64(k) + 1
+		key := binary.BigEndian.Uint64(k)
+		l.keys = append(l.keys, key)
+		l.next = key + 1
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	l.store = ns
+	l.store, l.tail = ns, make(map[uint64]ChatMessage)
 	return nil
 }
+
+func chatKey(k uint64) []byte { return binary.BigEndian.AppendUint64(nil, k) }
 
 // Append adds m to the log.
 func (l *ChatLog) Append(m ChatMessage) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.store != nil {
-		// A ChatMessage always encodes.
-		b, _ := json.Marshal(m)
-		l.store.Put(binary.BigEndian.AppendUint64(nil, l.next), b)
+	if l.store == nil {
+		l.msgs = append(l.msgs, m)
+		return
 	}
-	l.msgs = append(l.msgs, m)
-	l.keys = append(l.keys, l.next)
+	key := l.next
 	l.next++
+	// A ChatMessage always encodes.
+	b, _ := json.Marshal(m)
+	l.store.Put(chatKey(key), b)
+	l.keys = append(l.keys, key)
+	l.tail[key] = m
+	l.store.Barrier(func() {
+		l.mu.Lock()
+		delete(l.tail, key)
+		l.mu.Unlock()
+	})
+}
+
+// Messages returns a copy of the log, oldest first.
+func (l *ChatLog) Messages() []ChatMessage {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.store == nil {
+		return append([]ChatMessage(nil), l.msgs...)
+	}
+	out, err := l.read()
+	if err != nil {
+		// The store was readable at start; a failure now is the disk's.
+		return append(out, ChatMessage{Protocol: "node", Text: "[chat history unreadable: " + err.Error() + "]", Time: time.Now()})
+	}
+	return out
+}
+
+// read is every message in order, from the tail or the store; l.mu is held.
+func (l *ChatLog) read() ([]ChatMessage, error) {
+	out := make([]ChatMessage, 0, len(l.keys))
+	for _, k := range l.keys {
+		if m, ok := l.tail[k]; ok {
+			out = append(out, m)
+			continue
+		}
+		v, err := l.store.Get(chatKey(k))
+		if err != nil {
+			return out, err
+		}
+		var m ChatMessage
+		if err := json.Unmarshal(v, &m); err != nil {
+			return out, fmt.Errorf("chat history key %x: %w", k, err)
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// Len is the number of messages in the log.
+func (l *ChatLog) Len() int {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.store == nil {
+		return len(l.msgs)
+	}
+	return len(l.keys)
 }
 
 // Retract removes the messages of protocol with origin and an ID in
@@ -85,32 +142,36 @@ func (l *ChatLog) Append(m ChatMessage) {
 func (l *ChatLog) Retract(protocol, origin string, from, to uint32) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	kept, keys := l.msgs[:0], l.keys[:0]
-	for i, m := range l.msgs {
-		if m.Protocol == protocol && m.Origin == origin && m.ID >= from && m.ID <= to {
-			if l.store != nil {
-				l.store.Delete(binary.BigEndian.AppendUint64(nil, l.keys[i]))
+	match := func(m ChatMessage) bool {
+		return m.Protocol == protocol && m.Origin == origin && m.ID >= from && m.ID <= to
+	}
+	if l.store == nil {
+		before := len(l.msgs)
+		kept := l.msgs[:0]
+		for _, m := range l.msgs {
+			if !match(m) {
+				kept = append(kept, m)
 			}
+		}
+		clear(l.msgs[len(kept):])
+		l.msgs = kept
+		return before - len(kept)
+	}
+	msgs, err := l.read()
+	if err != nil {
+		return 0
+	}
+	kept := l.keys[:0]
+	for i, m := range msgs {
+		k := l.keys[i]
+		if match(m) {
+			l.store.Delete(chatKey(k))
+			delete(l.tail, k)
 			continue
 		}
-		kept, keys = append(kept, m), append(keys, l.keys[i])
+		kept = append(kept, k)
 	}
-	n := len(l.msgs) - len(kept)
-	clear(l.msgs[len(kept):])
-	l.msgs, l.keys = kept, keys
-	return n
-}
-
-// Messages returns a copy of the log, oldest first.
-func (l *ChatLog) Messages() []ChatMessage {
-	l.mu.RLock()
-	defer l.mu.RUnlock()
-	return append([]ChatMessage(nil), l.msgs...)
-}
-
-// Len is the number of messages in the log.
-func (l *ChatLog) Len() int {
-	l.mu.RLock()
-	defer l.mu.RUnlock()
-	return len(l.msgs)
+	removed := len(l.keys) - len(kept)
+	l.keys = kept
+	return removed
 }

@@ -35,9 +35,13 @@ type Store struct {
 
 	mu      sync.Mutex
 	pending []storeOp
-	closed  bool
-	wake    chan struct{}
-	stopped chan struct{}
+	// holds counts Hold calls not yet released; while any is open, what
+	// was queued from holdFrom on waits, so that it commits whole.
+	holds    int
+	holdFrom int
+	closed   bool
+	wake     chan struct{}
+	stopped  chan struct{}
 }
 
 type storeOp struct {
@@ -70,8 +74,28 @@ func OpenStore(dir string, log logrus.FieldLogger) (*Store, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	s := &Store{db: db, log: log, wake: make(chan struct{}, 1), stopped: make(chan struct{})}
+	if err := s.checkRoots(); err != nil {
+		db.Close()
+		return nil, err
+	}
 	go s.commitLoop()
 	return s, nil
+}
+
+// checkRoots reads the root page and the first page of every namespace: a
+// damaged root would otherwise read as an empty database, a silent reset.
+// It reads a few pages, not the whole file, so start-up stays fast.
+func (s *Store) checkRoots() (err error) {
+	defer s.recoverDamage(&err)
+	return s.db.View(func(tx *bolt.Tx) error {
+		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+			if len(name) == 0 || len(name) > 64 {
+				return fmt.Errorf("%s is damaged: a namespace named %q", s.db.Path(), name)
+			}
+			b.Cursor().First()
+			return nil
+		})
+	})
 }
 
 // openBolt opens path, turning a panic of the library on a damaged file
@@ -134,9 +158,9 @@ func (n *Namespace) Delete(key []byte) {
 }
 
 // Get reads the committed value of key; nil when absent.
-func (n *Namespace) Get(key []byte) ([]byte, error) {
-	var v []byte
-	err := n.s.db.View(func(tx *bolt.Tx) error {
+func (n *Namespace) Get(key []byte) (v []byte, err error) {
+	defer n.s.recoverDamage(&err)
+	err = n.s.db.View(func(tx *bolt.Tx) error {
 		if b := tx.Bucket(n.name); b != nil {
 			v = bytes.Clone(b.Get(key))
 		}
@@ -147,7 +171,8 @@ func (n *Namespace) Get(key []byte) ([]byte, error) {
 
 // ForEach calls fn, in key order, for every committed key with prefix. The
 // slices are only valid during the call.
-func (n *Namespace) ForEach(prefix []byte, fn func(key, value []byte) error) error {
+func (n *Namespace) ForEach(prefix []byte, fn func(key, value []byte) error) (err error) {
+	defer n.s.recoverDamage(&err)
 	return n.s.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(n.name)
 		if b == nil {
@@ -161,6 +186,43 @@ func (n *Namespace) ForEach(prefix []byte, fn func(key, value []byte) error) err
 		}
 		return nil
 	})
+}
+
+// Hold starts a group of changes that commit in one transaction: nothing
+// queued from now until the matching Release is committed before it. A
+// protocol holds the store over one step (a packet handled), so a SIGKILL
+// never leaves half a message on disk: its rumor without its chat entry.
+func (s *Store) Hold() {
+	s.mu.Lock()
+	if s.holds == 0 {
+		s.holdFrom = len(s.pending)
+	}
+	s.holds++
+	s.mu.Unlock()
+}
+
+// Release ends what Hold started.
+func (s *Store) Release() {
+	s.mu.Lock()
+	s.holds--
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Hold and Release are the store's, for a protocol that holds only its
+// namespace.
+func (n *Namespace) Hold()    { n.s.Hold() }
+func (n *Namespace) Release() { n.s.Release() }
+
+// recoverDamage turns the library's panic on a damaged page into an error
+// naming the file: reads of a damaged database fail, they never crash.
+func (s *Store) recoverDamage(err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("%s is damaged: %v", s.db.Path(), r)
+	}
 }
 
 // Barrier runs done, on the store's goroutine, once every change queued
@@ -193,8 +255,15 @@ func (s *Store) commitLoop() {
 	var batch []storeOp
 	for {
 		s.mu.Lock()
-		batch = append(batch, s.pending...)
-		s.pending = s.pending[:0]
+		ready := len(s.pending)
+		if s.holds > 0 && !s.closed {
+			ready = s.holdFrom
+		}
+		batch = append(batch, s.pending[:ready]...)
+		s.pending = append(s.pending[:0], s.pending[ready:]...)
+		if s.holds > 0 {
+			s.holdFrom -= ready
+		}
 		closed := s.closed
 		s.mu.Unlock()
 		if len(batch) > 0 {

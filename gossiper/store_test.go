@@ -120,3 +120,33 @@ func TestChatLogRetractKeepsStoreKeysApart(t *testing.T) {
 		t.Fatalf("history after retract and reopen: %v, want one,two", got)
 	}
 }
+
+func TestStoreCommitsWhatIsHeldTogether(t *testing.T) {
+	s, err := OpenStore(t.TempDir(), quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ns := s.Namespace("step")
+	s.Hold()
+	ns.Put([]byte("rumor"), []byte("r"))
+	committed := make(chan struct{})
+	s.Barrier(func() { close(committed) })
+	// Another writer's barrier, queued inside the hold, waits too.
+	time.Sleep(20 * time.Millisecond)
+	if v, _ := ns.Get([]byte("rumor")); v != nil {
+		t.Fatal("half a held step was committed")
+	}
+	ns.Put([]byte("chat"), []byte("c"))
+	s.Release()
+	select {
+	case <-committed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a released step was never committed")
+	}
+	for _, k := range []string{"rumor", "chat"} {
+		if v, err := ns.Get([]byte(k)); err != nil || v == nil {
+			t.Fatalf("%s missing after the step committed (%v)", k, err)
+		}
+	}
+}

@@ -144,9 +144,17 @@ func (g *Gossiper) Run(ctx context.Context) error {
 	for {
 		select {
 		case f := <-g.in:
+			// A step's changes (a rumor, its chat entry, our issued ID)
+			// commit together or not at all.
+			if g.cfg.Store != nil {
+				g.cfg.Store.Hold()
+			}
 			f()
 			g.maintainPeers()
 			g.endStep()
+			if g.cfg.Store != nil {
+				g.cfg.Store.Release()
+			}
 		case <-ctx.Done():
 			close(g.done)
 			g.tr.Close()

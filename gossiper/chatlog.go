@@ -42,29 +42,51 @@ type ChatLog struct {
 	tail  map[uint64]ChatMessage
 }
 
-// Persist reads which messages the store keeps, and writes every message
-// appended from now on to it. Call it before the node runs. Entries are
-// decoded when read; start-up reads only keys.
+// Keys of the chat namespace: the messages, and what lets start-up know
+// them without reading them (a scan would read every page of the file).
+const (
+	chatMessagePrefix = 'm' // 'm' key:8 -> the message as JSON
+	chatNextKey       = "n" // -> the key of the next message, 8 bytes
+	chatGonePrefix    = 'g' // 'g' key:8 -> a retracted message's key
+)
+
+// Persist learns which messages the store keeps, and writes every message
+// appended from now on to it. Call it before the node runs. Messages are
+// read when asked for; start-up reads two keys and the retracted ones.
 func (l *ChatLog) Persist(ns *Namespace) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	err := ns.ForEach(nil, func(k, v []byte) error {
-		if len(k) != 8 || len(v) == 0 || v[0] != '{' {
-			return fmt.Errorf("chat history key %x: not a message", k)
+	next, err := ns.Get([]byte(chatNextKey))
+	if err != nil {
+		return err
+	}
+	if next != nil && len(next) != 8 {
+		return fmt.Errorf("chat history key %q: want 8 bytes, have %d", chatNextKey, len(next))
+	}
+	gone := make(map[uint64]bool)
+	err = ns.ForEach([]byte{chatGonePrefix}, func(k, v []byte) error {
+		if len(k) != 9 {
+			return fmt.Errorf("chat history key %x: not a retracted key", k)
 		}
-		key := binary.BigEndian.Uint64(k)
-		l.keys = append(l.keys, key)
-		l.next = key + 1
+		gone[binary.BigEndian.Uint64(k[1:])] = true
 		return nil
 	})
 	if err != nil {
 		return err
 	}
+	if next != nil {
+		l.next = binary.BigEndian.Uint64(next)
+	}
+	for k := range l.next {
+		if !gone[k] {
+			l.keys = append(l.keys, k)
+		}
+	}
 	l.store, l.tail = ns, make(map[uint64]ChatMessage)
 	return nil
 }
 
-func chatKey(k uint64) []byte { return binary.BigEndian.AppendUint64(nil, k) }
+func chatKey(k uint64) []byte { return binary.BigEndian.AppendUint64([]byte{chatMessagePrefix}, k) }
 
 // Append adds m to the log.
 func (l *ChatLog) Append(m ChatMessage) {
@@ -79,6 +101,7 @@ func (l *ChatLog) Append(m ChatMessage) {
 	// A ChatMessage always encodes.
 	b, _ := json.Marshal(m)
 	l.store.Put(chatKey(key), b)
+	l.store.Put([]byte(chatNextKey), binary.BigEndian.AppendUint64(nil, l.next))
 	l.keys = append(l.keys, key)
 	l.tail[key] = m
 	l.store.Barrier(func() {
@@ -114,6 +137,9 @@ func (l *ChatLog) read() ([]ChatMessage, error) {
 		v, err := l.store.Get(chatKey(k))
 		if err != nil {
 			return out, err
+		}
+		if v == nil {
+			return out, fmt.Errorf("chat history key %x: missing", chatKey(k))
 		}
 		var m ChatMessage
 		if err := json.Unmarshal(v, &m); err != nil {
@@ -166,6 +192,7 @@ func (l *ChatLog) Retract(protocol, origin string, from, to uint32) int {
 		k := l.keys[i]
 		if match(m) {
 			l.store.Delete(chatKey(k))
+			l.store.Put(binary.BigEndian.AppendUint64([]byte{chatGonePrefix}, k), []byte{1})
 			delete(l.tail, k)
 			continue
 		}

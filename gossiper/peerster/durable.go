@@ -93,7 +93,22 @@ func (g *Gossiper) emit(out stepOutput) {
 const (
 	rumorKeyPrefix  = 'r' // 'r' len(origin):2 origin id:4 -> the rumor's datagram
 	issuedKeyPrefix = 'i' // 'i' origin -> the highest ID we issued, 4 bytes
+	// 'v' origin -> the origin's NextID, 4 bytes: the status vector, so
+	// that start-up reads it instead of every rumor's key (a scan would
+	// read every page of the file).
+	vectorKeyPrefix = 'v'
 )
+
+func vectorKey(origin string) []byte { return append([]byte{vectorKeyPrefix}, origin...) }
+
+// persistNext records origin's NextID, in the same step as the rumors.
+func (g *Gossiper) persistNext(origin string) {
+	if next := g.store.next(origin); next > 1 {
+		g.cfg.Store.Put(vectorKey(origin), binary.BigEndian.AppendUint32(nil, next))
+	} else {
+		g.cfg.Store.Delete(vectorKey(origin))
+	}
+}
 
 func rumorKey(origin string, id uint32) []byte {
 	k := make([]byte, 0, 1+2+len(origin)+4)
@@ -101,17 +116,6 @@ func rumorKey(origin string, id uint32) []byte {
 	k = binary.BigEndian.AppendUint16(k, uint16(len(origin)))
 	k = append(k, origin...)
 	return binary.BigEndian.AppendUint32(k, id)
-}
-
-func parseRumorKey(k []byte) (origin string, id uint32, ok bool) {
-	if len(k) < 1+2+4 || k[0] != rumorKeyPrefix {
-		return "", 0, false
-	}
-	n := int(binary.BigEndian.Uint16(k[1:3]))
-	if len(k) != 1+2+n+4 {
-		return "", 0, false
-	}
-	return string(k[3 : 3+n]), binary.BigEndian.Uint32(k[3+n:]), true
 }
 
 func issuedKey(origin string) []byte { return append([]byte{issuedKeyPrefix}, origin...) }
@@ -122,6 +126,7 @@ func (g *Gossiper) persistRumor(r *messages.RumorMessage) {
 		return
 	}
 	g.cfg.Store.Put(rumorKey(r.Origin, r.ID), g.store.packet(vclock.Message{Origin: r.Origin, ID: r.ID}))
+	g.persistNext(r.Origin)
 	g.dirty = true
 }
 
@@ -134,6 +139,15 @@ func (g *Gossiper) unpersistRumor(origin string, id uint32) {
 	g.dirty = true
 }
 
+// truncate gives up origin's rumors from id on, in memory and on disk.
+func (g *Gossiper) truncate(origin string, id uint32) {
+	g.store.truncate(origin, id)
+	if g.cfg.Store != nil {
+		g.persistNext(origin)
+		g.dirty = true
+	}
+}
+
 // persistIssued records the highest ID we gave a rumor of origin, so that
 // after a restart a forgery above it is still told apart from our own.
 func (g *Gossiper) persistIssued(origin string, id uint32) {
@@ -144,25 +158,20 @@ func (g *Gossiper) persistIssued(origin string, id uint32) {
 	g.dirty = true
 }
 
-// loadState reads which rumors and issued IDs the store keeps. Datagrams
-// stay on disk (store.packet reads them); only the keys are read, so start
-// up takes little time and memory whatever the history. A key that does
-// not parse, or a gap, is an error naming the key: a damaged store is never
-// silently reset.
+// loadState reads the status vector and our issued IDs from the store.
+// Datagrams stay on disk (store.packet reads them), and start-up reads one
+// key per origin, so it takes little time and memory whatever the history.
+// A key or value that does not decode is an error naming it: a damaged
+// store is never silently reset.
 func (g *Gossiper) loadState(ns *gossiper.Namespace) error {
-	err := ns.ForEach([]byte{rumorKeyPrefix}, func(k, v []byte) error {
-		origin, id, ok := parseRumorKey(k)
-		if !ok || len(v) == 0 {
-			return fmt.Errorf("peerster store: key %q: not a rumor", k)
+	err := ns.ForEach([]byte{vectorKeyPrefix}, func(k, v []byte) error {
+		if len(v) != 4 || binary.BigEndian.Uint32(v) < 2 {
+			return fmt.Errorf("peerster store: key %q: not a NextID", k)
 		}
-		if id != g.store.next(origin) {
-			return fmt.Errorf("peerster store: key %q: rumor %s/%d follows a gap", k, gossiper.Printable(origin), id)
-		}
-		g.store.vector.Advance(origin, id+1)
-		if id == 1 {
-			// Admitted when it first came; this only counts its entry.
-			g.origins.admit(origin, netip.AddrPort{}, true, g.cfg.Clock.Now())
-		}
+		origin := string(k[1:])
+		g.store.vector.Advance(origin, binary.BigEndian.Uint32(v))
+		// Admitted when it first came; this only counts its entry.
+		g.origins.admit(origin, netip.AddrPort{}, true, g.cfg.Clock.Now())
 		return nil
 	})
 	if err != nil {

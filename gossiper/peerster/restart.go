@@ -149,7 +149,7 @@ func (g *Gossiper) rewind(origin string, id uint32) {
 			delete(g.bridged, m)
 		}
 	}
-	g.store.truncate(origin, id)
+	g.truncate(origin, id)
 	g.status = nil
 	g.host.Retract(ProtocolName, origin, id, last)
 	delete(g.firstIssued, origin)

@@ -77,6 +77,7 @@ func (l *ChatLog) Persist(ns *Namespace) error {
 	if next != nil {
 		l.next = binary.BigEndian.Uint64(next)
 	}
+	l.keys = make([]uint64, 0, int(l.next)-len(gone))
 	for k := range l.next {
 		if !gone[k] {
 			l.keys = append(l.keys, k)

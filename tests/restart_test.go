@@ -218,3 +218,17 @@ func TestGUIHistoryAfterRestart(t *testing.T) {
 		t.Errorf("after the restart Home printed %d lines for its stored history, want none:\n%s", len(lines), home.out.tail(10))
 	}
 }
+
+// TestRestartWithoutDataDir is the scenario without -dataDir: C
+// starts from nothing while the network holds C:1..3, and its fourth
+// message, typed before any status told it so, must still reach every
+// node under an ID of its own.
+func TestRestartWithoutDataDir(t *testing.T) {
+	t.Parallel()
+	for _, sig := range haltSignals {
+		t.Run(sigName(sig), func(t *testing.T) {
+			t.Parallel()
+			restartScenario(t, sig, false)
+		})
+	}
+}

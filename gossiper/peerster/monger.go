@@ -34,10 +34,7 @@ func (g *Gossiper) issue(t ownText) error {
 		return err
 	}
 	msg := vclock.Message{Origin: r.Origin, ID: r.ID}
-	if _, ok := g.firstIssued[r.Origin]; !ok {
-		g.firstIssued[r.Origin] = r.ID
-	}
-	g.issued[r.Origin] = r.ID
+	g.noteIssued(r.Origin, r.ID)
 	g.persistIssued(r.Origin, r.ID)
 	if !t.fromClient {
 		g.bridged[msg] = true
@@ -82,9 +79,7 @@ func (g *Gossiper) handleRumor(from netip.AddrPort, r *messages.RumorMessage) {
 	}
 	g.heardFrom(from)
 	g.print(rumorLine(r, from), peersLine(g.peers))
-	if g.isOurs(r.Origin) && g.collided(r) {
-		g.rewind(r.Origin, r.ID)
-	}
+	g.checkOurs(r)
 	next := g.store.next(r.Origin)
 	isNew := r.ID == next
 	if isNew && next == 1 {
@@ -140,11 +135,7 @@ func (g *Gossiper) isOurs(origin string) bool {
 func (g *Gossiper) handleStatus(from netip.AddrPort, s *messages.StatusPacket) {
 	g.heardFrom(from)
 	g.print(statusLine(from, s), peersLine(g.peers))
-	for _, ps := range s.Want {
-		if g.isOurs(ps.Identifier) {
-			g.noteOurStatusEntry(from, ps.Identifier, ps.NextID)
-		}
-	}
+	g.noteOurStatus(from, s)
 	cmp, theirs := vclock.Compare(g.store.vector, s.Want)
 	if g.peers.has(from) {
 		g.known[from] = theirs

@@ -2,6 +2,7 @@ package peerster
 
 import (
 	"net/netip"
+	"slices"
 
 	"github.com/peerster-chat/Peerster/messages"
 	"github.com/peerster-chat/Peerster/vclock"
@@ -17,11 +18,23 @@ import (
 //     anti-entropy has brought them, then take the next free ID. On a fresh
 //     network nothing waits.
 //   - A message we already sent under an ID the network held is found out:
-//     we ask the peer for that ID with a status rewound to it, and a copy
-//     with other text proves the collision. We then take the network's
-//     messages for those IDs, and send ours again under new IDs, with a
-//     warning; every message typed reaches every node, under some ID, and
-//     our chat ends as everyone else's.
+//     once a status shows IDs of ours past the last we sent, the IDs we sent
+//     since start are in doubt, and we ask every peer that holds the first
+//     of them for its copy, with a status that leaves it nothing else to
+//     send, at each of its statuses until one copy comes. A copy with other
+//     text proves the collision: we then take the network's messages for
+//     those IDs, and send ours again under new IDs, with a warning; every
+//     message typed reaches every node, under some ID, and our chat ends as
+//     everyone else's. A copy with our text clears the doubt. Asking once
+//     was not enough: the peer may send something else we lack, and then
+//     anti-entropy brings the network's later IDs, after which no status
+//     shows us behind any more although our first ID still collides.
+//
+// While in doubt new messages wait too, also at most CatchUpWait: the IDs
+// from the first we sent to the last are the ones a rewind sends again, so
+// they must all be ours, and a message issued past the network's later IDs
+// would break that. When one still is (those IDs came before any status
+// showed them), the IDs before it are no longer checked.
 
 // ownText is a message of ours waiting for an ID.
 type ownText struct {
@@ -36,10 +49,40 @@ func (g *Gossiper) behind(origin string) bool {
 	return g.networkNext[origin] > g.store.next(origin)
 }
 
+// doubted reports whether the IDs of origin we sent since start may be the
+// network's already: a status showed IDs of origin past the last we sent,
+// so our sequence went on without us (our old run, or someone speaking as
+// us).
+func (g *Gossiper) doubted(origin string) bool {
+	_, sent := g.firstIssued[origin]
+	return sent && g.networkNext[origin] > g.issued[origin]+1
+}
+
+// mustWait reports whether a new message of origin would now take an ID
+// the network may hold already, or come after IDs we may have to give up.
+func (g *Gossiper) mustWait(origin string) bool {
+	return g.behind(origin) || g.doubted(origin)
+}
+
+// noteIssued records id as the ID we just gave a rumor of origin. From
+// firstIssued to issued every ID is ours; an ID past others of origin we
+// stored since (see the end of the comment at the top) starts that range
+// again.
+func (g *Gossiper) noteIssued(origin string, id uint32) {
+	if first, sent := g.firstIssued[origin]; !sent || id > g.issued[origin]+1 {
+		if sent {
+			g.rateLog.Warn(g.log.WithField("origin", origin).WithField("from", first).WithField("to", g.issued[origin]),
+				"IDs of ours no longer checked against the network's copies: we sent past others' IDs of our origin")
+		}
+		g.firstIssued[origin] = id
+	}
+	g.issued[origin] = id
+}
+
 // say issues text as our next rumor, or queues it while we catch up with
-// the IDs the network holds of ours.
+// the IDs the network holds of ours or while those we sent are in doubt.
 func (g *Gossiper) say(t ownText) error {
-	if len(g.waiting) == 0 && !g.behind(g.name) {
+	if len(g.waiting) == 0 && !g.mustWait(g.name) {
 		return g.issue(t)
 	}
 	g.waiting = append(g.waiting, t)
@@ -62,9 +105,9 @@ func (g *Gossiper) armCatchUp() {
 }
 
 // issueWaiting issues the waiting messages once we hold every ID the
-// network showed us, or when the wait is over.
+// network showed us and none we sent is in doubt, or when the wait is over.
 func (g *Gossiper) issueWaiting(timedOut bool) {
-	if len(g.waiting) == 0 || (!timedOut && g.behind(g.name)) {
+	if len(g.waiting) == 0 || (!timedOut && g.mustWait(g.name)) {
 		return
 	}
 	if g.catchUp != nil {
@@ -78,6 +121,14 @@ func (g *Gossiper) issueWaiting(timedOut bool) {
 			WithField("held", g.store.next(g.name)), "IDs of ours that a peer's status showed never came; sending anyway")
 		delete(g.networkNext, g.name)
 	}
+	if timedOut && g.doubted(g.name) {
+		// No peer sent its copy of our first ID to compare: keep ours,
+		// or a peer showing IDs of ours that it never sends would hold
+		// back all we send.
+		g.rateLog.Warn(g.log.WithField("origin", g.name).WithField("first", g.firstIssued[g.name]),
+			"no peer sent its copy of the IDs of ours in doubt; keeping ours")
+		delete(g.firstIssued, g.name)
+	}
 	waiting := g.waiting
 	g.waiting = nil
 	for _, t := range waiting {
@@ -87,26 +138,37 @@ func (g *Gossiper) issueWaiting(timedOut bool) {
 	}
 }
 
-// noteOurStatusEntry learns, from a peer's status, how far the network
-// holds our origin, and asks about a collision when it holds more than we
-// sent since start.
-func (g *Gossiper) noteOurStatusEntry(from netip.AddrPort, origin string, next uint32) {
-	if next <= g.store.next(origin) {
+// noteOurStatus learns, from a peer's status, how far the network holds
+// our origins, and asks the peer for its copy of the first ID we sent since
+// start while that ID is in doubt and the peer holds it.
+func (g *Gossiper) noteOurStatus(from netip.AddrPort, s *messages.StatusPacket) {
+	ask := false
+	for _, ps := range s.Want {
+		origin, next := ps.Identifier, ps.NextID
+		if !g.isOurs(origin) {
+			continue
+		}
+		// Kept even when we hold as much: anti-entropy may have brought the
+		// network's later IDs of ours before any status showed them, and
+		// they still put what we sent in doubt.
+		if next > g.networkNext[origin] {
+			g.networkNext[origin] = next
+		}
+		first, sent := g.firstIssued[origin]
+		ask = ask || (sent && next > first && g.doubted(origin))
+	}
+	if !ask {
 		return
 	}
-	if next > g.networkNext[origin] {
-		g.networkNext[origin] = next
-	}
-	first, sent := g.firstIssued[origin]
-	if !sent {
-		return
-	}
-	// Our status with this origin rewound to the first ID we sent since
-	// start makes the peer send its copy of that ID.
-	st := g.store.vector.Status()
-	for i := range st.Want {
-		if st.Want[i].Identifier == origin {
-			st.Want[i].NextID = first
+	// The peer's own status with our origins in doubt rewound to the
+	// first ID we sent: that ID is then all the peer sees us lack, so it
+	// sends it, rather than one of everything else we lack picked at
+	// random. What this claims of other origins lasts until our next
+	// status, the ack of that very rumor.
+	st := &messages.StatusPacket{Want: slices.Clone(s.Want)}
+	for i, ps := range st.Want {
+		if first, sent := g.firstIssued[ps.Identifier]; sent && g.doubted(ps.Identifier) {
+			st.Want[i].NextID = min(ps.NextID, first)
 		}
 	}
 	b, err := messages.EncodePacket(&messages.GossipPacket{Status: st})
@@ -117,15 +179,26 @@ func (g *Gossiper) noteOurStatusEntry(from netip.AddrPort, origin string, next u
 	g.write(from, b)
 }
 
-// collided reports whether r, a rumor of ours with an ID we hold, is the
-// network's copy of an ID we reused after a restart.
-func (g *Gossiper) collided(r *messages.RumorMessage) bool {
+// checkOurs compares r, a rumor of one of our origins, with our copy when
+// r's ID is one we sent since start: other text proves the network held
+// that ID before we reused it, and we rewind; our text at the first of them
+// proves that the network's copies are ours, which clears the doubt.
+func (g *Gossiper) checkOurs(r *messages.RumorMessage) {
 	first, sent := g.firstIssued[r.Origin]
-	if !sent || r.ID < first || r.ID >= g.store.next(r.Origin) {
-		return false
+	if !sent || r.ID < first || r.ID > g.issued[r.Origin] || r.ID >= g.store.next(r.Origin) {
+		return
 	}
 	pkt, err := messages.DecodePacket(g.store.packet(vclock.Message{Origin: r.Origin, ID: r.ID}))
-	return err == nil && pkt.Rumor != nil && pkt.Rumor.Text != r.Text
+	if err != nil || pkt.Rumor == nil {
+		return
+	}
+	switch {
+	case pkt.Rumor.Text != r.Text:
+		g.rewind(r.Origin, r.ID)
+	case r.ID == first:
+		delete(g.firstIssued, r.Origin)
+		g.issueWaiting(false)
+	}
 }
 
 // rewind gives up our rumors of origin from id on: they are removed from the

@@ -58,8 +58,9 @@ type Gossiper struct {
 	sends []datagram
 	held  []*heldOutput
 	dirty bool
-	// networkNext is how far peers' statuses show our origins held;
-	// firstIssued the first ID we gave each of our names since start;
+	// networkNext is the highest NextID any status showed for each of our
+	// origins; firstIssued the first ID of the range we sent that may
+	// still collide with the network's (gone once proven or given up);
 	// bridged our rumors since start that are relays, not in our chat;
 	// waiting our messages not sent yet, and catchUp bounds their wait
 	// (restart.go).

@@ -90,21 +90,15 @@ type Message struct {
 
 // Comparison is what one side of an exchange should do next.
 type Comparison struct {
-	// Send is the first message the peer lacks and we have, if any: the
-	// lowest missing ID of the first origin in sorted order. Sending in ID
-	// order matters because receivers store only without gaps.
-	Send *Message
 	// Lacking is, for every origin the peer lacks messages of, the lowest
-	// missing ID, origins sorted; Send is its first entry. A sender that
-	// always sends Send can be stuck behind a message the peer refuses
-	// (a new origin over its quota), so it may pick among these instead.
+	// missing ID, origins sorted. Sending in ID order matters because
+	// receivers store only without gaps; any origin may go first, and a
+	// sender that always sent the first could be stuck behind a message
+	// the peer refuses (a new origin over its quota).
 	Lacking []Message
 	// TheyHaveMore is set when the peer has a message we lack.
 	TheyHaveMore bool
 }
-
-// InSync reports that neither side has anything the other lacks.
-func (c Comparison) InSync() bool { return c.Send == nil && !c.TheyHaveMore }
 
 // Compare compares our vector with a peer's status. It also returns what the
 // status says about the origins we have, which is all the caller needs to
@@ -133,9 +127,6 @@ func Compare(mine *Vector, want []messages.PeerStatus) (Comparison, *Vector) {
 		if tn := theirs.Next(o); tn < mine.next[o] {
 			c.Lacking = append(c.Lacking, Message{Origin: o, ID: tn})
 		}
-	}
-	if len(c.Lacking) > 0 {
-		c.Send = &c.Lacking[0]
 	}
 	return c, theirs
 }

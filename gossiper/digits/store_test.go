@@ -2,7 +2,6 @@ package digits
 
 import (
 	"context"
-	"io"
 	"math/rand"
 	"net"
 	"reflect"
@@ -11,19 +10,8 @@ import (
 	"time"
 
 	"github.com/peerster-chat/Peerster/gossiper"
-	"github.com/sirupsen/logrus"
+	"github.com/peerster-chat/Peerster/gossiper/gossipertest"
 )
-
-func openStore(t *testing.T, dir string) *gossiper.Store {
-	t.Helper()
-	l := logrus.New()
-	l.SetOutput(io.Discard)
-	s, err := gossiper.OpenStore(dir, l)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
 
 // runNode runs a node with a stored table on a real listener until the
 // returned function is called.
@@ -65,7 +53,7 @@ func TestRestartKeepsTheTableAndOurEntrysTime(t *testing.T) {
 		"127.0.0.1:7001": writes(fixture(t, "peiliou_reply_3_entries.csv")),
 	}}
 	clock := &fixedClock{t: now}
-	s := openStore(t, dir)
+	s := gossipertest.OpenStore(t, dir)
 	d, rec, stop := runNode(t, s, 5, clock, dial)
 	if err := d.pull(context.Background(), "127.0.0.1:7001"); err != nil {
 		t.Fatal(err)
@@ -80,7 +68,7 @@ func TestRestartKeepsTheTableAndOurEntrysTime(t *testing.T) {
 	}
 
 	clock.advance(time.Hour)
-	s = openStore(t, dir)
+	s = gossipertest.OpenStore(t, dir)
 	d, rec, stop = runNode(t, s, 5, clock, dial)
 	if got := d.Entries(); !reflect.DeepEqual(got, before) {
 		t.Fatalf("after the restart %+v, want %+v", got, before)
@@ -98,7 +86,7 @@ func TestRestartKeepsTheTableAndOurEntrysTime(t *testing.T) {
 
 	// Started with another digit than the stored one: the new one, now.
 	clock.advance(time.Minute)
-	s = openStore(t, dir)
+	s = gossipertest.OpenStore(t, dir)
 	defer s.Close()
 	d, _, stop = runNode(t, s, 7, clock, dial)
 	defer stop()
@@ -116,10 +104,10 @@ func TestDamagedStoredEntryIsAnError(t *testing.T) {
 		"bad digit":     "127.0.0.1:7001,1795238400,12",
 	} {
 		dir := t.TempDir()
-		s := openStore(t, dir)
+		s := gossipertest.OpenStore(t, dir)
 		s.Namespace("digits").Put([]byte("entry/127.0.0.1:7001"), []byte(value))
 		s.Close()
-		s = openStore(t, dir)
+		s = gossipertest.OpenStore(t, dir)
 		_, err := New(Config{Self: self, Store: s.Namespace("digits")}, nil, &recorder{})
 		s.Close()
 		if err == nil || !strings.Contains(err.Error(), `namespace "digits" key "entry/127.0.0.1:7001"`) {

@@ -120,7 +120,7 @@ func TestImpostorIsRefused(t *testing.T) {
 // when it comes with another, even if that one hashes to its identity
 // (here the remembered fingerprint is simply another certificate's).
 func TestTrustOnFirstUse(t *testing.T) {
-	s := openStore(t, t.TempDir())
+	s := gossipertest.OpenStore(t, t.TempDir())
 	defer s.Close()
 	cert := newCert(t)
 	other := newCert(t)

@@ -2,30 +2,16 @@ package p2p
 
 import (
 	"fmt"
-	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/peerster-chat/Peerster/gossiper"
 	"github.com/peerster-chat/Peerster/gossiper/gossipertest"
-	"github.com/sirupsen/logrus"
 )
-
-func openStore(t *testing.T, dir string) *gossiper.Store {
-	t.Helper()
-	l := logrus.New()
-	l.SetOutput(io.Discard)
-	s, err := gossiper.OpenStore(dir, l)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
 
 // storePeers writes peers to ns and waits until they are on disk.
 func storePeers(t *testing.T, ns *gossiper.Namespace, peers ...knownPeer) {
@@ -33,17 +19,11 @@ func storePeers(t *testing.T, ns *gossiper.Namespace, peers ...knownPeer) {
 	for _, k := range peers {
 		ns.Put(peerKey(k.id), encodePeer(k))
 	}
-	done := make(chan struct{})
-	ns.Barrier(func() { close(done) })
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("store barrier never ran")
-	}
+	gossipertest.Committed(t, ns)
 }
 
 func TestStoreRoundTrip(t *testing.T) {
-	s := openStore(t, t.TempDir())
+	s := gossipertest.OpenStore(t, t.TempDir())
 	defer s.Close()
 	ns := s.Namespace("p2p")
 	if got, err := loadPeers(ns); err != nil || len(got) != 0 {
@@ -97,7 +77,7 @@ func TestLegacyFileIsMovedIntoTheStoreOnce(t *testing.T) {
 	wantMesh := []MeshPeer{{Identity: 7}, {Identity: 12859790071228880681, Addr: "127.0.0.1:18500"}}
 
 	for run := 1; run <= 2; run++ {
-		s := openStore(t, dir)
+		s := gossipertest.OpenStore(t, dir)
 		cfg := fast()
 		cfg.DataDir, cfg.Store = dir, s.Namespace("p2p")
 		ln := listen(t)
@@ -118,7 +98,7 @@ func TestLegacyFileIsMovedIntoTheStoreOnce(t *testing.T) {
 		if b, err := os.ReadFile(path + ".migrated"); err != nil || string(b) != legacyPeers {
 			t.Fatalf("run %d: the renamed file holds %q (%v)", run, b, err)
 		}
-		s = openStore(t, dir)
+		s = gossipertest.OpenStore(t, dir)
 		got, err := loadPeers(s.Namespace("p2p"))
 		s.Close()
 		if err != nil || !reflect.DeepEqual(got, want) {
@@ -141,7 +121,7 @@ func TestDamagedLegacyFileIsAnError(t *testing.T) {
 		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		s := openStore(t, dir)
+		s := gossipertest.OpenStore(t, dir)
 		cfg := fast()
 		cfg.DataDir, cfg.Store = dir, s.Namespace("p2p")
 		ln := listen(t)
@@ -167,10 +147,10 @@ func TestDamagedStoredPeerIsAnError(t *testing.T) {
 		"other identity": strings.Replace(good, `"5"`, `"6"`, 1),
 	} {
 		dir := t.TempDir()
-		s := openStore(t, dir)
+		s := gossipertest.OpenStore(t, dir)
 		s.Namespace("p2p").Put(peerKey(5), []byte(value))
 		s.Close()
-		s = openStore(t, dir)
+		s = gossipertest.OpenStore(t, dir)
 		cfg := fast()
 		cfg.Store = s.Namespace("p2p")
 		ln := listen(t)
@@ -188,7 +168,7 @@ func TestDamagedStoredPeerIsAnError(t *testing.T) {
 func TestRestartRedialsKnownPeers(t *testing.T) {
 	a := start(t, fast(), "")
 	dir := t.TempDir()
-	s := openStore(t, dir)
+	s := gossipertest.OpenStore(t, dir)
 	cfg := fast()
 	cfg.Store = s.Namespace("p2p")
 	cfg.Certificate = newCert(t)
@@ -198,7 +178,7 @@ func TestRestartRedialsKnownPeers(t *testing.T) {
 	b.stop()
 	s.Close()
 
-	s = openStore(t, dir)
+	s = gossipertest.OpenStore(t, dir)
 	defer s.Close()
 	known, err := loadPeers(s.Namespace("p2p"))
 	if err != nil || len(known) != 1 || known[0].id != a.p.Identity() || known[0].addr.String() != a.addr {

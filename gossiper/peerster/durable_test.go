@@ -1,31 +1,18 @@
 package peerster
 
 import (
-	"bytes"
 	"fmt"
 	"net/netip"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/peerster-chat/Peerster/gossiper"
-	"github.com/sirupsen/logrus"
+	"github.com/peerster-chat/Peerster/gossiper/gossipertest"
 )
-
-func openTestStore(t *testing.T, dir string) *gossiper.Store {
-	t.Helper()
-	l := logrus.New()
-	l.SetOutput(&bytes.Buffer{})
-	s, err := gossiper.OpenStore(dir, l)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
 
 func TestClientMessageIsOnDiskBeforeItIsPrintedOrSent(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
-	s := openTestStore(t, dir)
+	s := gossipertest.OpenStore(t, dir)
 	defer s.Close()
 	ns := s.Namespace("peerster")
 	n := NewMemNetwork(1)
@@ -47,7 +34,7 @@ func TestClientMessageIsOnDiskBeforeItIsPrintedOrSent(t *testing.T) {
 
 func TestRestartWithAStoreContinuesOurSequenceAndKnowsWhatWeIssued(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
-	s := openTestStore(t, dir)
+	s := gossipertest.OpenStore(t, dir)
 	n := NewMemNetwork(1)
 	a := newFakePeer(t, n, peerA)
 	cfg := Config{Name: "G", Peers: []netip.AddrPort{addr(peerA)}, Clock: newFakeClock(), Rand: tails(), Store: s.Namespace("peerster")}
@@ -65,7 +52,7 @@ func TestRestartWithAStoreContinuesOurSequenceAndKnowsWhatWeIssued(t *testing.T)
 		t.Fatal(err)
 	}
 
-	s = openTestStore(t, dir)
+	s = gossipertest.OpenStore(t, dir)
 	defer s.Close()
 	cfg.Store = s.Namespace("peerster")
 	g, rec, stop := runGossiper(t, n, addr(us), cfg)
@@ -95,7 +82,7 @@ func TestRestartWithAStoreContinuesOurSequenceAndKnowsWhatWeIssued(t *testing.T)
 // datagrams; older ones are read back from the database when a peer needs
 // them.
 func TestOldRumorsAreServedFromDisk(t *testing.T) {
-	s := openTestStore(t, filepath.Join(t.TempDir(), "data"))
+	s := gossipertest.OpenStore(t, filepath.Join(t.TempDir(), "data"))
 	defer s.Close()
 	n := NewMemNetwork(1)
 	a := newFakePeer(t, n, peerA)

@@ -20,27 +20,6 @@ func quiet() logrus.FieldLogger {
 	return l
 }
 
-func openStore(t *testing.T, dir string) *gossiper.Store {
-	t.Helper()
-	s, err := gossiper.OpenStore(dir, quiet())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-// committed waits until everything queued in the store is on disk.
-func committed(t *testing.T, ns *gossiper.Namespace) {
-	t.Helper()
-	done := make(chan struct{})
-	ns.Barrier(func() { close(done) })
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("store barrier never ran")
-	}
-}
-
 func storedKeys(t *testing.T, ns *gossiper.Namespace, prefix string) []string {
 	t.Helper()
 	var vals []string
@@ -60,7 +39,7 @@ func TestRestartRelaysNoSeenIDAgainAndReplaysTheBacklog(t *testing.T) {
 	dir := t.TempDir()
 	origin := startListener(t) // the Addr of the peer's messages
 	before := startListener(t)
-	s := openStore(t, dir)
+	s := gossipertest.OpenStore(t, dir)
 	a := startNode(t, Config{Peers: []string{before.addr()}, Store: s.Namespace("whisper")})
 	sender := dialNode(t, a)
 	sendJSON(t, sender, pdxgoMsg("1d405e51bf7f6593", origin.addr(), "before the restart", "bob"))
@@ -74,7 +53,7 @@ func TestRestartRelaysNoSeenIDAgainAndReplaysTheBacklog(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s = openStore(t, dir)
+	s = gossipertest.OpenStore(t, dir)
 	defer s.Close()
 	after := startListener(t)
 	b := startNode(t, Config{Peers: []string{after.addr()}, Store: s.Namespace("whisper")})
@@ -126,7 +105,7 @@ func (stoppedTimer) Stop() bool { return false }
 // memory keeps, and a restart loads no ID the memory had forgotten.
 func TestStoredSeenIDsStayWithinTheWindowAndTheCap(t *testing.T) {
 	dir := t.TempDir()
-	s := openStore(t, dir)
+	s := gossipertest.OpenStore(t, dir)
 	defer s.Close()
 	ns := s.Namespace("whisper")
 	t0 := time.Unix(1795238500, 0)
@@ -152,7 +131,7 @@ func TestStoredSeenIDsStayWithinTheWindowAndTheCap(t *testing.T) {
 		w.rememberLocked(id, t0.Add(time.Duration(i)*10*time.Minute))
 		w.mu.Unlock()
 	}
-	committed(t, ns)
+	gossipertest.Committed(t, ns)
 	if got := storedKeys(t, ns, seenPrefix); len(got) != 5 {
 		t.Fatalf("stored %d IDs, want 5", len(got))
 	}
@@ -160,7 +139,7 @@ func TestStoredSeenIDsStayWithinTheWindowAndTheCap(t *testing.T) {
 	// keeps the two latest.
 	clock.set(t0.Add(62 * time.Minute))
 	w.pruneSeen()
-	committed(t, ns)
+	gossipertest.Committed(t, ns)
 	if got := storedKeys(t, ns, seenPrefix); len(got) != 2 || got[0] != "d" || len(got[1]) != 40000 {
 		t.Fatalf("stored after pruning: %.20q", got)
 	}
@@ -176,7 +155,7 @@ func TestStoredSeenIDsStayWithinTheWindowAndTheCap(t *testing.T) {
 	if again {
 		t.Fatal("an ID stored before the restart was taken as new")
 	}
-	committed(t, ns)
+	gossipertest.Committed(t, ns)
 	if got := storedKeys(t, ns, seenPrefix); len(got) != 1 {
 		t.Fatalf("stored after the restart: %.20q", got)
 	}
@@ -194,10 +173,10 @@ func TestDamagedStoredStateIsAnError(t *testing.T) {
 		"backlog key":  {"backlog/7", `{"ID":"x","Addr":"127.0.0.1:1","Body":"hi"}`},
 	} {
 		dir := t.TempDir()
-		s := openStore(t, dir)
+		s := gossipertest.OpenStore(t, dir)
 		s.Namespace("whisper").Put([]byte(kv[0]), []byte(kv[1]))
 		s.Close()
-		s = openStore(t, dir)
+		s = gossipertest.OpenStore(t, dir)
 		ln, err := netListen()
 		if err != nil {
 			t.Fatal(err)

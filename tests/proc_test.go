@@ -381,6 +381,17 @@ func (n *node) waitReady(what string, ready func() bool) error {
 // at once with one line on stderr and nothing on stdout.
 func expectUsageError(t *testing.T, args ...string) {
 	t.Helper()
+	code, stdout, stderr, timedOut := runToExit(t, args...)
+	if code != 2 || !oneLine(stderr) || stdout != "" {
+		t.Errorf("gossiper %v: exit %d (timed out: %v), stderr %q, stdout %q; want exit 2 and one line on stderr",
+			args, code, timedOut, stderr, stdout)
+	}
+}
+
+// runToExit runs the gossiper with args until it exits by itself, or is
+// killed after startTimeout.
+func runToExit(t testing.TB, args ...string) (code int, stdout, stderr string, timedOut bool) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, gossiperBin, args...)
@@ -388,17 +399,15 @@ func expectUsageError(t *testing.T, args ...string) {
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	err := cmd.Run()
-	code := 0
 	var ee *exec.ExitError
-	if errors.As(err, &ee) {
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
 		code = ee.ExitCode()
-	} else if err != nil {
+	default:
 		t.Fatalf("gossiper %v: %v", args, err)
 	}
-	if code != 2 || !oneLine(errb.String()) || out.Len() != 0 {
-		t.Errorf("gossiper %v: exit %d (%v), stderr %q, stdout %q; want exit 2 and one line on stderr",
-			args, code, ctx.Err(), errb.String(), out.String())
-	}
+	return code, out.String(), errb.String(), ctx.Err() != nil
 }
 
 // udpPortsOwned reports whether process pid holds a UDP socket bound to

@@ -1,12 +1,8 @@
 package tests
 
 import (
-	"bytes"
-	"context"
-	"errors"
 	"fmt"
 	"net"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -220,23 +216,9 @@ func runDaemonToExit(t testing.TB, args ...string) (code int, stdout, stderr str
 	ports := freeUDPPorts(t, 2)
 	args = append([]string{"-name=Second", "-UIPort=" + strconv.Itoa(ports[0]),
 		"-gossipAddr=" + loopback(ports[1]).String(), "-GUIPort=0", "-digitAddr=off"}, args...)
-	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, gossiperBin, args...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	err := cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee):
-		code = ee.ExitCode()
-	default:
-		t.Fatalf("gossiper %v: %v", args, err)
+	code, stdout, stderr, timedOut := runToExit(t, args...)
+	if timedOut {
+		t.Fatalf("gossiper %v was still running after %v; stderr %q", args, startTimeout, stderr)
 	}
-	if ctx.Err() != nil {
-		t.Fatalf("gossiper %v was still running after %v; stderr %q", args, startTimeout, errb.String())
-	}
-	return code, out.String(), errb.String()
+	return code, stdout, stderr
 }

@@ -356,6 +356,21 @@ func newBrowser(t *testing.T, exe string) context.Context {
 // profileDir is a fresh, empty browser profile. Unlike t.TempDir, its
 // removal tolerates the browser's helper processes still writing into it
 // for a moment after the browser was told to quit.
+// openPage opens a tab of a new headless Chromium on the page at url, as
+// the named node's user, and waits for the chat input; the page must stay
+// clean (checkClean) until the test ends.
+func openPage(t *testing.T, exe, name, url string) *browserTab {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(newBrowser(t, exe), chromedp.WithLogf(t.Logf))
+	t.Cleanup(cancel)
+	tab := &browserTab{t: t, name: name, ctx: ctx}
+	tab.open()
+	tab.watch()
+	t.Cleanup(tab.checkClean)
+	tab.run(chromedp.Navigate(url), chromedp.WaitVisible("#chat-input", chromedp.ByQuery))
+	return tab
+}
+
 func profileDir(t *testing.T) string {
 	dir, err := os.MkdirTemp("", "peerster-chromium-")
 	if err != nil {
@@ -826,13 +841,7 @@ func TestGUIShowsWhisperAndMeshPeers(t *testing.T) {
 	home, away := nodes[0], nodes[1]
 	waitFor(t, "mesh up", convergeTimeout, func() bool { return aliveLinks(t, home) == 1 })
 
-	ctx, cancel := chromedp.NewContext(newBrowser(t, exe), chromedp.WithLogf(t.Logf))
-	t.Cleanup(cancel)
-	tab := &browserTab{t: t, name: "Home", ctx: ctx}
-	tab.open()
-	tab.watch()
-	t.Cleanup(tab.checkClean)
-	tab.run(chromedp.Navigate(fmt.Sprintf("http://127.0.0.1:%d/", home.guiPort)), chromedp.WaitVisible("#chat-input", chromedp.ByQuery))
+	tab := openPage(t, exe, "Home", fmt.Sprintf("http://127.0.0.1:%d/", home.guiPort))
 	tab.waitFor("the whisper address", waitTimeout, func() (bool, string) {
 		s := tab.text("#id-whisper")
 		return s == home.whisperAddr, s
@@ -912,13 +921,7 @@ func TestGUIMarksMessagesSpeakingAsUs(t *testing.T) {
 		t.Fatalf("forgery served as %v, want \"suspect\": true", suspect)
 	}
 
-	ctx, cancel := chromedp.NewContext(newBrowser(t, exe), chromedp.WithLogf(t.Logf))
-	t.Cleanup(cancel)
-	tab := &browserTab{t: t, name: "Home", ctx: ctx}
-	tab.open()
-	tab.watch()
-	t.Cleanup(tab.checkClean)
-	tab.run(chromedp.Navigate(home.url("/")), chromedp.WaitVisible("#chat-input", chromedp.ByQuery))
+	tab := openPage(t, exe, "Home", home.url("/"))
 	tab.waitChat("Home", "forged", waitTimeout)
 	var marks []string
 	tab.eval(`Array.from(document.querySelectorAll('#chat li.msg')).map(li =>

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-
-	"github.com/chromedp/chromedp"
 )
 
 // Issue 11: a node stopped and started again with the same name, with and
@@ -195,13 +193,7 @@ func TestGUIHistoryAfterRestart(t *testing.T) {
 	halt(t, home, syscall.SIGKILL)
 	home.restart(t)
 
-	ctx, cancel := chromedp.NewContext(newBrowser(t, exe), chromedp.WithLogf(t.Logf))
-	t.Cleanup(cancel)
-	tab := &browserTab{t: t, name: "Home", ctx: ctx}
-	tab.open()
-	tab.watch()
-	t.Cleanup(tab.checkClean)
-	tab.run(chromedp.Navigate(fmt.Sprintf("http://127.0.0.1:%d/", home.guiPort)), chromedp.WaitVisible("#chat-input", chromedp.ByQuery))
+	tab := openPage(t, exe, "Home", fmt.Sprintf("http://127.0.0.1:%d/", home.guiPort))
 	for _, s := range history {
 		tab.waitChat("Home", s, waitTimeout)
 	}

@@ -128,23 +128,40 @@ func (l *ChatLog) Messages() []ChatMessage {
 }
 
 // read is every message in order, from the tail or the store; l.mu is held.
+// It walks the stored messages once, in one transaction, beside the key
+// index (both are in key order): a key the store lacks is still in the
+// tail, and a stored key not in the index was retracted.
 func (l *ChatLog) read() ([]ChatMessage, error) {
 	out := make([]ChatMessage, 0, len(l.keys))
-	for _, k := range l.keys {
-		if m, ok := l.tail[k]; ok {
+	i := 0
+	err := l.store.ForEach([]byte{chatMessagePrefix}, func(sk, v []byte) error {
+		if len(sk) != 9 {
+			return fmt.Errorf("chat history key %x: not a message key", sk)
+		}
+		k := binary.BigEndian.Uint64(sk[1:])
+		for ; i < len(l.keys) && l.keys[i] <= k; i++ {
+			if m, ok := l.tail[l.keys[i]]; ok {
+				out = append(out, m)
+				continue
+			}
+			if l.keys[i] < k {
+				return fmt.Errorf("chat history key %x: missing", chatKey(l.keys[i]))
+			}
+			var m ChatMessage
+			if err := json.Unmarshal(v, &m); err != nil {
+				return fmt.Errorf("chat history key %x: %w", sk, err)
+			}
 			out = append(out, m)
-			continue
 		}
-		v, err := l.store.Get(chatKey(k))
-		if err != nil {
-			return out, err
-		}
-		if v == nil {
-			return out, fmt.Errorf("chat history key %x: missing", chatKey(k))
-		}
-		var m ChatMessage
-		if err := json.Unmarshal(v, &m); err != nil {
-			return out, fmt.Errorf("chat history key %x: %w", k, err)
+		return nil
+	})
+	if err != nil {
+		return out, err
+	}
+	for ; i < len(l.keys); i++ {
+		m, ok := l.tail[l.keys[i]]
+		if !ok {
+			return out, fmt.Errorf("chat history key %x: missing", chatKey(l.keys[i]))
 		}
 		out = append(out, m)
 	}

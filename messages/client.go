@@ -73,20 +73,34 @@ type romainMessage struct {
 
 type romainUnused struct{}
 
-// DecodeClient reads a client datagram in any format a 2018 client is known
-// to send: our Message (also gregunz's), RomainGehrig's nested Post, and
-// pablo11's raw text. Anything else is an error.
+// DecodeClient reads a client datagram in any format a 2018 or 2019 client
+// is known to send, tried in this order:
+//
+//   - our Message (also the 2019 handout's Message{Text}, and the plain Text
+//     datagram of most 2018 clients);
+//   - GossipPacket{Simple{Contents}}, mvidigueira/Peerster's client (2018);
+//   - RomainGehrig's nested Post;
+//   - raw text, pablo11/Peerster's client (2018), only when the datagram is
+//     printable: valid UTF-8 without control bytes.
+//
+// Every string taken must be printable, so that one format's bytes are
+// never read as another's text: a status sent to the UIPort reads as a
+// File field of Message, and a GossipPacket{Simple} as a Text of
+// `\n\x00\x12\x00\x1a...`; both are refused here. Anything else is an error.
 func DecodeClient(b []byte) (*Message, error) {
 	if len(b) == 0 {
 		return nil, fmt.Errorf("decode client datagram: %w", ErrNoAction)
 	}
 	m := &Message{}
-	if err := protobuf.Decode(b, m); err == nil && m.HasAction() && validClientText(m.Text) && m.Destination == nil {
+	if err := protobuf.Decode(b, m); err == nil && m.HasAction() && m.printable() && m.Destination == nil {
 		return m, nil
+	}
+	if text, ok := decodeSimpleClient(b); ok {
+		return &Message{Text: text}, nil
 	}
 	r := &romainPacket{}
 	if err := protobuf.Decode(b, r); err == nil && r.Post != nil && r.Post.Message != nil &&
-		r.Post.Message.Text != "" && validClientText(r.Post.Message.Text) {
+		r.Post.Message.Text != "" && isChatText(r.Post.Message.Text) {
 		return &Message{Text: r.Post.Message.Text}, nil
 	}
 	if isPlainText(b) {
@@ -98,8 +112,55 @@ func DecodeClient(b []byte) (*Message, error) {
 	return nil, fmt.Errorf("decode client datagram of %d bytes: %w", len(b), ErrNoAction)
 }
 
-func validClientText(s string) bool {
-	return utf8.ValidString(s)
+// simpleClientPacket is the shape of mvidigueira's client datagram: a
+// GossipPacket with only Simple set, its names empty (written out, 0a 00
+// 12 00).
+type simpleClientPacket struct {
+	Simple *SimpleMessage
+	Rumor  *struct{}
+	Status *struct{}
+}
+
+func decodeSimpleClient(b []byte) (string, bool) {
+	p := &simpleClientPacket{}
+	if err := protobuf.Decode(b, p); err != nil || p.Simple == nil || p.Rumor != nil || p.Status != nil {
+		return "", false
+	}
+	s := p.Simple
+	// A client does not name an origin or a relay; a node's packet sent to
+	// the UIPort by mistake does, and is not taken as a client's text.
+	if s.Contents == "" || !isChatText(s.Contents) || s.OriginalName != "" || s.RelayPeerAddr != "" {
+		return "", false
+	}
+	return s.Contents, true
+}
+
+// printable reports whether every string the message carries is one a
+// person or our client could have typed.
+func (m *Message) printable() bool {
+	if !isChatText(m.Text) {
+		return false
+	}
+	for _, p := range []*string{m.File, m.Node, m.Name, m.Pull} {
+		if p != nil && (*p == "" || !isPlainText([]byte(*p))) {
+			return false
+		}
+	}
+	return true
+}
+
+// isChatText accepts a chat message's text: valid UTF-8 whose only control
+// characters are tab and line breaks.
+func isChatText(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r' {
+			return false
+		}
+	}
+	return true
 }
 
 // isPlainText accepts a raw text datagram only when it could not be mistaken

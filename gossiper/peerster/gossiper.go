@@ -322,14 +322,23 @@ func (g *Gossiper) readLoop() {
 	}
 }
 
+// handlePacket handles each field of a packet as if it had come alone, in
+// the order Simple, Rumor, Status: a node that sends several (Ledz96's
+// stale fields, dpetresc forwarding them byte for byte) loses nothing, and
+// a rumor is stored before a status in the same packet is compared.
 func (g *Gossiper) handlePacket(from netip.AddrPort, pkt *messages.GossipPacket) {
-	switch {
-	case pkt.Simple != nil:
-		g.handleSimple(from, pkt.Simple)
-	case pkt.Rumor != nil:
-		g.handleRumor(from, pkt.Rumor)
-	case pkt.Status != nil:
-		g.handleStatus(from, pkt.Status)
+	if n := pkt.Fields(); n > 1 {
+		g.rateLog.Debug(g.log.WithField("peer", from).WithField("fields", n), "packet with several fields: each handled alone")
+	}
+	for _, part := range pkt.Parts() {
+		switch {
+		case part.Simple != nil:
+			g.handleSimple(from, part.Simple)
+		case part.Rumor != nil:
+			g.handleRumor(from, part.Rumor)
+		case part.Status != nil:
+			g.handleStatus(from, part.Status)
+		}
 	}
 }
 

@@ -327,6 +327,30 @@ func TestFixtureReplay(t *testing.T) {
 	if k := countLines(t, n, exactLine("CLIENT MESSAGE ")); k != 0 {
 		t.Errorf("%d client datagrams were read as empty messages", k)
 	}
+
+	// The 2019 clients too: mvidigueira's sends GossipPacket{Simple}. A
+	// node's packet sent to the UIPort is not a message; none of these
+	// turn into chat text.
+	for _, f := range []string{"students/vquelque_status_after_rumor.hex", "students/ledz96_simple_rumor_status.hex", "students/nt1m_status_empty.hex"} {
+		raw.send(t, loopback(n.uiPort), fixture(t, f))
+	}
+	for i, f := range []string{"students/mvidigueira_client.hex", "students/vquelque_client.hex", "students/dpetresc_client.hex"} {
+		raw.send(t, loopback(n.uiPort), fixture(t, f))
+		waitCount(t, n, exactLine("CLIENT MESSAGE hello from client"), i+1, waitTimeout)
+	}
+	if k := countLines(t, n, func(l string) bool { return strings.HasPrefix(l, "CLIENT MESSAGE") }); k != 7 {
+		t.Errorf("%d CLIENT MESSAGE lines, want 7", k)
+	}
+
+	// And their gossip: an origin numbered from 0, and three fields in one
+	// packet, each handled.
+	raw.send(t, n.gossip, fixture(t, "students/vquelque_rumor_id0.hex"))
+	waitLine(t, n, exactLine("RUMOR origin vquelque from "+r+" ID 0 contents first msg"), waitTimeout)
+	raw.await(t, waitTimeout, "acking vquelque 0", statusFrom(n.gossip, func(m map[string]uint32) bool { return m["vquelque"] == 1 }))
+	raw.send(t, n.gossip, fixture(t, "students/ledz96_simple_rumor_status.hex"))
+	waitLine(t, n, exactLine("SIMPLE MESSAGE origin h5s from 127.0.0.1:6001 contents simple part"), waitTimeout)
+	waitLine(t, n, exactLine("RUMOR origin h5sr from "+r+" ID 1 contents simple+rumor"), waitTimeout)
+	waitLine(t, n, exactLine("STATUS from "+r+" peer h5two nextID 1"), waitTimeout)
 	checkStdoutGrammar(t, n)
 }
 

@@ -12,14 +12,23 @@ import (
 // Vector maps origins to their NextID. An origin that is absent has NextID 1
 // (nothing seen). Origins are kept sorted so that comparisons and the status
 // packets we send are the same on every run.
+//
+// Most nodes number their rumors from 1; some published ones number from 0
+// (and their statuses count from 0: NextID 1 after one rumor). Such an
+// origin is followed in its own numbering: once its ID 0 is held, the origin
+// is "zero-based", its entry may say NextID 1, and a peer whose status does
+// not name it lacks ID 0. NextID means the same in both numberings: the
+// lowest ID not seen.
 type Vector struct {
 	next    map[string]uint32
 	origins []string
+	// zero holds the zero-based origins whose ID 0 is held.
+	zero map[string]bool
 }
 
 // New returns an empty vector.
 func New() *Vector {
-	return &Vector{next: make(map[string]uint32)}
+	return &Vector{next: make(map[string]uint32), zero: make(map[string]bool)}
 }
 
 // Next is the lowest ID of origin not seen yet.
@@ -32,7 +41,27 @@ func (v *Vector) Next(origin string) uint32 {
 
 // Has reports whether the message (origin, id) is covered by the vector.
 func (v *Vector) Has(origin string, id uint32) bool {
-	return id != 0 && id < v.Next(origin)
+	if id == 0 {
+		return v.zero[origin]
+	}
+	return id < v.Next(origin)
+}
+
+// Knows reports whether any message of origin is covered.
+func (v *Vector) Knows(origin string) bool {
+	_, ok := v.next[origin]
+	return ok
+}
+
+// ZeroBased reports whether origin numbers from 0 (its ID 0 is held).
+func (v *Vector) ZeroBased(origin string) bool { return v.zero[origin] }
+
+// lowest is the first ID of origin's numbering as far as v knows.
+func (v *Vector) lowest(origin string) uint32 {
+	if v.zero[origin] {
+		return 0
+	}
+	return 1
 }
 
 // Advance raises origin's NextID to next; it never lowers it, so stale or
@@ -41,13 +70,32 @@ func (v *Vector) Advance(origin string, next uint32) {
 	if next <= v.Next(origin) {
 		return
 	}
-	if _, ok := v.next[origin]; !ok {
-		i := sort.SearchStrings(v.origins, origin)
-		v.origins = append(v.origins, "")
-		copy(v.origins[i+1:], v.origins[i:])
-		v.origins[i] = origin
-	}
+	v.insert(origin)
 	v.next[origin] = next
+}
+
+// Add covers one message: for ID 0 it makes the origin zero-based, for any
+// other ID it is Advance(origin, id+1).
+func (v *Vector) Add(m Message) {
+	if m.ID != 0 {
+		v.Advance(m.Origin, m.ID+1)
+		return
+	}
+	v.zero[m.Origin] = true
+	if !v.Knows(m.Origin) {
+		v.insert(m.Origin)
+		v.next[m.Origin] = 1
+	}
+}
+
+func (v *Vector) insert(origin string) {
+	if v.Knows(origin) {
+		return
+	}
+	i := sort.SearchStrings(v.origins, origin)
+	v.origins = append(v.origins, "")
+	copy(v.origins[i+1:], v.origins[i:])
+	v.origins[i] = origin
 }
 
 // Rewind lowers origin's NextID to next, forgetting what was seen from it
@@ -57,11 +105,12 @@ func (v *Vector) Rewind(origin string, next uint32) {
 	if next >= v.Next(origin) {
 		return
 	}
-	if next > 1 {
+	if next > 1 || (next == 1 && v.zero[origin]) {
 		v.next[origin] = next
 		return
 	}
 	delete(v.next, origin)
+	delete(v.zero, origin)
 	i := sort.SearchStrings(v.origins, origin)
 	v.origins = append(v.origins[:i], v.origins[i+1:]...)
 }
@@ -106,25 +155,35 @@ type Comparison struct {
 // comparison nor the memory kept should grow with them. Entries may come in
 // any order (2018 nodes sent Go map order); a repeated origin counts with its
 // highest NextID, and NextID 0, which no honest node sends, as nothing seen.
+//
+// For an origin we hold from ID 0, an entry of NextID n says the peer has IDs
+// 0 to n-1, and no entry says it lacks ID 0; for any other origin NextID 1
+// is nothing seen, as the handout has it.
 func Compare(mine *Vector, want []messages.PeerStatus) (Comparison, *Vector) {
 	var c Comparison
 	theirs := New()
 	for _, ps := range want {
-		ours := mine.Next(ps.Identifier)
-		if ps.NextID > ours {
+		o := ps.Identifier
+		if ps.NextID > mine.Next(o) {
 			c.TheyHaveMore = true
 		}
-		if ours > 1 && ps.NextID > 1 && ps.NextID > theirs.next[ps.Identifier] {
-			theirs.next[ps.Identifier] = ps.NextID
+		if mine.Knows(o) && ps.NextID > mine.lowest(o) && ps.NextID > theirs.next[o] {
+			theirs.next[o] = ps.NextID
 		}
 	}
 	// Our origins are sorted, so appending in their order keeps theirs
 	// sorted too.
 	for _, o := range mine.origins {
-		if _, ok := theirs.next[o]; ok {
+		tn, ok := theirs.next[o]
+		if ok {
 			theirs.origins = append(theirs.origins, o)
+			if mine.zero[o] {
+				theirs.zero[o] = true
+			}
+		} else {
+			tn = mine.lowest(o)
 		}
-		if tn := theirs.Next(o); tn < mine.next[o] {
+		if tn < mine.next[o] {
 			c.Lacking = append(c.Lacking, Message{Origin: o, ID: tn})
 		}
 	}

@@ -181,3 +181,62 @@ func first(c Comparison) *Message {
 	}
 	return &c.Lacking[0]
 }
+
+// A node numbering from 0 (vquelque/peerster, 2019) says NextID 1 after its
+// first rumor, ID 0; that is also what we say once we hold it.
+func TestZeroBasedOriginFollowsItsOwnNumbering(t *testing.T) {
+	v := New()
+	v.Add(Message{Origin: "vq", ID: 0})
+	if !v.Has("vq", 0) || v.Has("vq", 1) || v.Next("vq") != 1 || !v.ZeroBased("vq") {
+		t.Fatalf("after ID 0: %v", v.Status())
+	}
+	if got, want := v.Status().Want, status("vq", 1); !reflect.DeepEqual(got, want) {
+		t.Fatalf("status %v, want %v", got, want)
+	}
+	v.Add(Message{Origin: "vq", ID: 1})
+	if !v.Has("vq", 1) || v.Next("vq") != 2 {
+		t.Fatalf("after ID 1: %v", v.Status())
+	}
+
+	cases := []struct {
+		name   string
+		theirs []messages.PeerStatus
+		want   []Message
+		more   bool
+	}{
+		{"no entry lacks ID 0", status(), []Message{{"vq", 0}}, false},
+		{"its own status after one rumor", status("vq", 1), []Message{{"vq", 1}}, false},
+		{"in sync", status("vq", 2), nil, false},
+		{"ahead", status("vq", 3), nil, true},
+		{"NextID 0 is nothing", status("vq", 0), []Message{{"vq", 0}}, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, theirs := Compare(v, c.theirs)
+			if !reflect.DeepEqual(got.Lacking, c.want) || got.TheyHaveMore != c.more {
+				t.Fatalf("Compare = %+v, want Lacking %v TheyHaveMore %v", got, c.want, c.more)
+			}
+			if has0 := len(c.want) == 0 || c.want[0].ID > 0; theirs.Has("vq", 0) != has0 {
+				t.Fatalf("remembered ID 0 held: %v, want %v", theirs.Has("vq", 0), has0)
+			}
+		})
+	}
+}
+
+// ID 0 may come after ID 1 (mongering does not keep order): the origin
+// becomes zero-based and its NextID is unchanged.
+func TestZeroArrivingLate(t *testing.T) {
+	v := vec("vq", 3)
+	v.Add(Message{Origin: "vq", ID: 0})
+	if v.Next("vq") != 3 || !v.Has("vq", 0) || !v.Has("vq", 2) {
+		t.Fatalf("vector %v zero %v", v.next, v.zero)
+	}
+	v.Rewind("vq", 1)
+	if !v.Knows("vq") || v.Next("vq") != 1 || !v.Has("vq", 0) {
+		t.Fatalf("rewound to 1: %v zero %v", v.next, v.zero)
+	}
+	v.Rewind("vq", 0)
+	if v.Knows("vq") || v.Has("vq", 0) || len(v.Origins()) != 0 {
+		t.Fatalf("rewound to 0: %v zero %v", v.next, v.zero)
+	}
+}

@@ -97,6 +97,9 @@ const (
 	// that start-up reads it instead of every rumor's key (a scan would
 	// read every page of the file).
 	vectorKeyPrefix = 'v'
+	// 'z' origin -> empty: the origin numbers from 0 and its ID 0 is held
+	// (vclock.Vector); its 'v' key exists only from NextID 2 on.
+	zeroKeyPrefix = 'z'
 )
 
 func vectorKey(origin string) []byte { return append([]byte{vectorKeyPrefix}, origin...) }
@@ -118,6 +121,8 @@ func rumorKey(origin string, id uint32) []byte {
 	return binary.BigEndian.AppendUint32(k, id)
 }
 
+func zeroKey(origin string) []byte { return append([]byte{zeroKeyPrefix}, origin...) }
+
 func issuedKey(origin string) []byte { return append([]byte{issuedKeyPrefix}, origin...) }
 
 // persistRumor queues a stored rumor's datagram for the disk.
@@ -126,6 +131,9 @@ func (g *Gossiper) persistRumor(r *messages.RumorMessage) {
 		return
 	}
 	g.cfg.Store.Put(rumorKey(r.Origin, r.ID), g.store.packet(vclock.Message{Origin: r.Origin, ID: r.ID}))
+	if r.ID == 0 {
+		g.cfg.Store.Put(zeroKey(r.Origin), []byte{})
+	}
 	g.persistNext(r.Origin)
 	g.dirty = true
 }
@@ -172,6 +180,17 @@ func (g *Gossiper) loadState(ns *gossiper.Namespace) error {
 		g.store.vector.Advance(origin, binary.BigEndian.Uint32(v))
 		// Admitted when it first came; this only counts its entry.
 		g.origins.admit(origin, netip.AddrPort{}, true, g.cfg.Clock.Now())
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	err = ns.ForEach([]byte{zeroKeyPrefix}, func(k, v []byte) error {
+		origin := string(k[1:])
+		if !g.store.vector.Knows(origin) {
+			g.origins.admit(origin, netip.AddrPort{}, true, g.cfg.Clock.Now())
+		}
+		g.store.vector.Add(vclock.Message{Origin: origin, ID: 0})
 		return nil
 	})
 	if err != nil {

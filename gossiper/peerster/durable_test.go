@@ -109,3 +109,35 @@ func TestOldRumorsAreServedFromDisk(t *testing.T) {
 		}
 	}
 }
+
+// An origin numbering from 0 stays zero-based across a restart: its ID 0 is
+// still held, still sent to a peer that lacks it, and not taken twice.
+func TestZeroBasedOriginSurvivesARestart(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	s := gossipertest.OpenStore(t, dir)
+	n := NewMemNetwork(1)
+	a := newFakePeer(t, n, peerA)
+	cfg := Config{Name: "G", Clock: newFakeClock(), Rand: tails(), Store: s.Namespace("peerster")}
+	g, _, stop := runGossiper(t, n, addr(us), cfg)
+	a.send(g.Addr(), rumor("vq", 0, "zero"))
+	wantStatus(t, untilStatus(a), "vq", 1)
+	stop()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s = gossipertest.OpenStore(t, dir)
+	defer s.Close()
+	cfg.Store = s.Namespace("peerster")
+	g, rec, stop := runGossiper(t, n, addr(us), cfg)
+	defer stop()
+	a.send(g.Addr(), status())
+	if r := untilRumor(a).Rumor; r.Origin != "vq" || r.ID != 0 || r.Text != "zero" {
+		t.Fatalf("after the restart an empty status got %+v", r)
+	}
+	a.send(g.Addr(), rumor("vq", 0, "zero"))
+	wantStatus(t, untilStatus(a), "vq", 1)
+	if len(rec.Messages()) != 0 {
+		t.Fatalf("ID 0 taken again after the restart: %+v", rec.Messages())
+	}
+}

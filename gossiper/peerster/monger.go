@@ -66,8 +66,8 @@ func (g *Gossiper) accept(r *messages.RumorMessage, from string, record, suspect
 
 func (g *Gossiper) handleRumor(from netip.AddrPort, r *messages.RumorMessage) {
 	log := g.log.WithField("peer", from)
-	if r.ID == 0 || r.Origin == "" {
-		g.rateLog.Debug(log.WithField("origin", gossiper.Printable(r.Origin)), "dropped rumor without origin or with ID 0")
+	if r.Origin == "" {
+		g.rateLog.Debug(log, "dropped rumor without origin")
 		return
 	}
 	if len(r.Origin) > g.cfg.MaxOriginLen {
@@ -77,12 +77,17 @@ func (g *Gossiper) handleRumor(from netip.AddrPort, r *messages.RumorMessage) {
 		g.rateLog.Warn(log.WithField("bytes", len(r.Origin)).WithField("refused", g.refused), "rumor refused: origin name too long")
 		return
 	}
+	if r.ID == 0 && g.isOurs(r.Origin) {
+		// We number from 1: no peer can need an ID 0 of ours, and taking
+		// it would make our own name zero-based.
+		g.rateLog.Warn(log.WithField("origin", gossiper.Printable(r.Origin)), "dropped rumor with our origin and ID 0")
+		return
+	}
 	g.heardFrom(from)
 	g.print(rumorLine(r, from), peersLine(g.peers))
 	g.checkOurs(r)
-	next := g.store.next(r.Origin)
-	isNew := r.ID == next
-	if isNew && next == 1 {
+	isNew := g.store.isNext(r)
+	if isNew && !g.store.vector.Knows(r.Origin) {
 		if err := g.origins.admit(r.Origin, from, g.isOurs(r.Origin), g.cfg.Clock.Now()); err != nil {
 			// Not stored, not relayed, and not acked: an ack would show
 			// the sender we still lack the origin and it would send it
@@ -109,8 +114,8 @@ func (g *Gossiper) handleRumor(from netip.AddrPort, r *messages.RumorMessage) {
 			isNew = false
 		}
 	}
-	if g.store.next(r.Origin) > 1 {
-		g.knowledge(from).Advance(r.Origin, r.ID+1)
+	if g.store.vector.Knows(r.Origin) {
+		g.knowledge(from).Add(vclock.Message{Origin: r.Origin, ID: r.ID})
 	}
 	g.sendStatus(from)
 	if isNew && r.Origin == g.name {
@@ -206,7 +211,7 @@ func (g *Gossiper) monger(to netip.AddrPort, msg vclock.Message) {
 	g.write(to, b)
 	// Assume it arrives: a parallel flip then prefers someone else. The
 	// peer's next status replaces the guess either way.
-	g.knowledge(to).Advance(msg.Origin, msg.ID+1)
+	g.knowledge(to).Add(msg)
 	if old := g.exchanges[to]; old != nil {
 		old.timer.Stop()
 	}
@@ -277,10 +282,11 @@ func (g *Gossiper) pickPeer(msg vclock.Message, exclude netip.AddrPort) (netip.A
 			continue
 		}
 		any = append(any, p)
-		switch next := g.knowledge(p).Next(msg.Origin); {
-		case next == msg.ID:
+		switch k := g.knowledge(p); {
+		case k.Has(msg.Origin, msg.ID):
+		case msg.ID == 0 || k.Next(msg.Origin) == msg.ID:
 			ready = append(ready, p)
-		case next < msg.ID:
+		default:
 			lacking = append(lacking, p)
 		}
 	}

@@ -66,20 +66,6 @@ func TestRumorPastAGapIsNotStored(t *testing.T) {
 	}
 }
 
-func TestRumorWithIDZeroIsDropped(t *testing.T) {
-	n := NewMemNetwork(1)
-	a := newFakePeer(t, n, peerA)
-	g, rec := startGossiper(t, n, us, Config{Name: "G", Clock: newFakeClock(), Rand: heads()})
-	a.send(g.Addr(), rumor("Z", 0, "zero"))
-	a.send(g.Addr(), rumor("", 1, "no origin"))
-	a.send(g.Addr(), status())
-	rec.WaitLine(t, "IN SYNC WITH 127.0.0.1:5001", 5*time.Second)
-	a.expectNothing(50 * time.Millisecond)
-	if rec.Count(gossipertest.Prefix("RUMOR")) != 0 {
-		t.Fatalf("printed a rumor that was dropped: %q", rec.Lines())
-	}
-}
-
 func TestStatusShowingPeerLacksAMessageSendsItInOrder(t *testing.T) {
 	n := NewMemNetwork(1)
 	a := newFakePeer(t, n, peerA)

@@ -21,8 +21,10 @@ import (
 // stored rumors starts and runs in about the memory of an empty one.
 type store struct {
 	vector *vclock.Vector
-	// rumors is every datagram (origin -> index ID-1), without a namespace.
+	// rumors is every datagram (origin -> index ID-1), without a namespace,
+	// and zeros the ID-0 datagram of each zero-based origin.
 	rumors map[string][][]byte
+	zeros  map[string][]byte
 	ns     *gossiper.Namespace
 	// recent holds, with a namespace, the datagrams added lately; order
 	// lists them oldest first, each numbered by seq, and those numbered up
@@ -47,33 +49,47 @@ func newStore(ns *gossiper.Namespace) *store {
 	s := &store{vector: vclock.New(), ns: ns}
 	if ns == nil {
 		s.rumors = make(map[string][][]byte)
+		s.zeros = make(map[string][]byte)
 	} else {
 		s.recent = make(map[vclock.Message]recentRumor)
 	}
 	return s
 }
 
-// add stores r if it is the next one of its origin and reports whether it
-// did. A rumor past a gap is not stored: anti-entropy will bring the missing
-// ones in order.
+// add stores r if it is the next one of its origin, or the ID 0 of an
+// origin numbering from 0, and reports whether it did. A rumor past a gap is
+// not stored: anti-entropy will bring the missing ones in order.
 func (s *store) add(r *messages.RumorMessage) (bool, error) {
-	if r.ID == 0 || r.ID != s.vector.Next(r.Origin) {
+	if !s.isNext(r) {
 		return false, nil
 	}
 	b, err := messages.EncodePacket(&messages.GossipPacket{Rumor: r})
 	if err != nil {
 		return false, fmt.Errorf("store rumor %s/%d: %w", r.Origin, r.ID, err)
 	}
-	if s.ns == nil {
-		s.rumors[r.Origin] = append(s.rumors[r.Origin], b)
-	} else {
+	switch {
+	case s.ns != nil:
 		s.seq++
 		rr := recentRumor{msg: vclock.Message{Origin: r.Origin, ID: r.ID}, b: b, seq: s.seq}
 		s.recent[rr.msg] = rr
 		s.order = append(s.order, rr)
+	case r.ID == 0:
+		s.zeros[r.Origin] = b
+	default:
+		s.rumors[r.Origin] = append(s.rumors[r.Origin], b)
 	}
-	s.vector.Advance(r.Origin, r.ID+1)
+	s.vector.Add(vclock.Message{Origin: r.Origin, ID: r.ID})
 	return true, nil
+}
+
+// isNext reports whether r would be stored: the next ID of its origin, or
+// an ID 0 not held yet. ID 0 may come after later IDs, as mongering does not
+// keep order; the origin's NextID stays as it was.
+func (s *store) isNext(r *messages.RumorMessage) bool {
+	if r.ID == 0 {
+		return !s.vector.Has(r.Origin, 0)
+	}
+	return r.ID == s.vector.Next(r.Origin)
 }
 
 // markCommitted says the datagrams added up to mark (see added) are on
@@ -103,10 +119,13 @@ func (s *store) added() uint64 { return s.seq }
 
 // packet is the datagram of a stored rumor, or nil.
 func (s *store) packet(m vclock.Message) []byte {
-	if m.ID == 0 || m.ID >= s.vector.Next(m.Origin) {
+	if !s.vector.Has(m.Origin, m.ID) {
 		return nil
 	}
 	if s.ns == nil {
+		if m.ID == 0 {
+			return s.zeros[m.Origin]
+		}
 		return s.rumors[m.Origin][m.ID-1]
 	}
 	if rr, ok := s.recent[m]; ok {

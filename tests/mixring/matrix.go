@@ -124,7 +124,7 @@ func (m *Matrix) OursFailures() int {
 // Write prints the matrix as a Markdown table and, under it, where each
 // failing check failed.
 func (m *Matrix) Write(w io.Writer, scripts []string) {
-	short := func(s string) string { return strings.TrimSuffix(strings.TrimPrefix(s, "test_"), "_ring.sh") }
+	short := func(s string) string { return strings.TrimSuffix(s, "_ring.sh") }
 	header := []string{"implementation"}
 	for _, s := range scripts {
 		header = append(header, "alone "+short(s), "mixed "+short(s))

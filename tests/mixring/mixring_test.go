@@ -82,7 +82,7 @@ func TestMatrixAttributesFailuresToTheImplementationAtTheNode(t *testing.T) {
 	out := b.String()
 	for _, want := range []string{
 		"| ours (all ten nodes) | 1/1 | – | none | none |",
-		"| x | 0/1 | 1/2 | 2: flipped coin ×1 | 2: flipped coin ×1 |",
+		"| x | 0/1 | 1/2 | test_2: flipped coin ×1 | test_2: flipped coin ×1 |",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("matrix lacks %q:\n%s", want, out)

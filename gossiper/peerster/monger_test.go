@@ -253,11 +253,18 @@ func TestPreferPeersLackingTheRumor(t *testing.T) {
 	d.send(g.Addr(), rumor("Z", 1, "one"))
 	d.expect("status")
 	a.expect("rumor") // heads() picks the first peer lacking it
-	// A and B say they have Z1 and Z2 already; C says nothing.
+	// A and B say they have Z1 and Z2 already; C says nothing. Each ack
+	// ends an exchange: heads, Z1 goes on to a peer that lacks it.
 	a.send(g.Addr(), status("Z", 3))
 	a.expect("status")
+	if r := b.expect("rumor").Rumor; r.ID != 1 {
+		t.Fatalf("flipped %+v to B", r)
+	}
 	b.send(g.Addr(), status("Z", 3))
 	b.expect("status")
+	if r := c.expect("rumor").Rumor; r.ID != 1 {
+		t.Fatalf("flipped %+v to C", r)
+	}
 	// Z2 from D: heads() would pick A, but only C lacks it.
 	d.send(g.Addr(), rumor("Z", 2, "two"))
 	d.expect("status")
@@ -337,4 +344,64 @@ func TestRelayedMessageIsOurRumorButNotAClientMessage(t *testing.T) {
 			t.Errorf("relay printed %q, chat %+v", rec.Lines(), rec.Messages())
 		}
 	}
+}
+
+// A peer that sends no status of its own is sent the fresh rumor at
+// anti-entropy rounds: its ack ends an exchange of ours, which flips the
+// coin. A peer that does send statuses gets only our status.
+func TestQuietPeerIsProbedWithTheFreshRumor(t *testing.T) {
+	n := NewMemNetwork(1)
+	a, b := newFakePeer(t, n, peerA), newFakePeer(t, n, peerB)
+	clock := newFakeClock()
+	g, _ := startGossiper(t, n, us, Config{Name: "G", Peers: []netip.AddrPort{addr(peerA), addr(peerB)}, Clock: clock,
+		Rand: tails(), AntiEntropy: time.Second})
+	if err := g.Say("hi"); err != nil {
+		t.Fatal(err)
+	}
+	// Whoever got it acks; tails ends the mongering there.
+	drain := func() (toA, toB []string) {
+		for {
+			select {
+			case r := <-a.in:
+				toA = append(toA, r.pkt.Kind())
+				if r.pkt.Rumor != nil {
+					a.send(g.Addr(), status("G", 2))
+				}
+				continue
+			case r := <-b.in:
+				toB = append(toB, r.pkt.Kind())
+				if r.pkt.Rumor != nil {
+					b.send(g.Addr(), status("G", 2))
+				}
+				continue
+			case <-time.After(100 * time.Millisecond):
+			}
+			return toA, toB
+		}
+	}
+	drain()
+	// From now on B volunteers its status every round; A never does.
+	for round := range 4 {
+		b.send(g.Addr(), status("G", 2))
+		drain()
+		clock.waitTimers(t, 1)
+		clock.Advance(time.Second)
+		toA, toB := drain()
+		// A was added at the start: it is quiet two periods later.
+		if quiet := round >= 1; quiet != contains(toA, "rumor") {
+			t.Errorf("round %d (%d s in): A got %v", round, round+1, toA)
+		}
+		if contains(toB, "rumor") {
+			t.Errorf("round %d: B, which sends statuses, was probed with a rumor: %v", round, toB)
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }

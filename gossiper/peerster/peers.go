@@ -21,6 +21,10 @@ type peerState struct {
 	configured   bool
 	lastHeard    time.Time
 	sendFailures int
+	// lastVolunteered is when the peer last sent a status that was not
+	// the ack of a rumor of ours (or when it was added): its own
+	// anti-entropy, or a request.
+	lastVolunteered time.Time
 }
 
 func newPeerList() *peerList {
@@ -33,7 +37,7 @@ func (p *peerList) add(addr netip.AddrPort, configured bool, now time.Time) bool
 		st.configured = st.configured || configured
 		return false
 	}
-	p.index[addr] = &peerState{configured: configured, lastHeard: now}
+	p.index[addr] = &peerState{configured: configured, lastHeard: now, lastVolunteered: now}
 	p.addrs = append(p.addrs, addr)
 	p.joined = ""
 	return true

@@ -108,19 +108,19 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, usageError{fmt.Sprintf("bad -UIPort %q: want a port number from 1 to 65535", *uiPort)}
 	}
 	o.uiPort = uint16(port)
-	if o.gossipAddr, err = peerster.ParseAddr(*gossipAddr); err != nil {
+	if o.gossipAddr, err = messages.ParsePeerAddr(*gossipAddr); err != nil {
 		return o, usageError{"bad -gossipAddr: " + err.Error()}
 	}
 	o.name = *name
 	if o.name == "" {
 		o.name = uuid.NewString()
 	}
-	if err := peerster.CheckName(o.name); err != nil {
+	if err := messages.CheckName(o.name); err != nil {
 		return o, usageError{"bad -name: " + err.Error()}
 	}
 	if strings.TrimSpace(*peers) != "" {
 		for _, p := range strings.Split(*peers, ",") {
-			ap, err := peerster.ParseAddr(strings.TrimSpace(p))
+			ap, err := messages.ParsePeerAddr(strings.TrimSpace(p))
 			if err != nil {
 				return o, usageError{"bad -peers: " + err.Error()}
 			}

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 
-	"github.com/peerster-chat/Peerster/gossiper/peerster"
 	"github.com/peerster-chat/Peerster/messages"
 )
 
@@ -107,14 +106,14 @@ func parse(args []string, stderr io.Writer) (int, *messages.Message, error) {
 		}
 		m.Text = *msg
 	case set["node"]:
-		ap, err := peerster.ParseAddr(*node)
+		ap, err := messages.ParsePeerAddr(*node)
 		if err != nil {
 			return 0, nil, usageError{"bad -node: " + err.Error()}
 		}
 		s := ap.String()
 		m.Node = &s
 	case set["name"]:
-		if err := peerster.CheckName(*name); err != nil {
+		if err := messages.CheckName(*name); err != nil {
 			return 0, nil, usageError{"bad -name: " + err.Error()}
 		}
 		m.Name = name

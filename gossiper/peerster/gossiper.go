@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/netip"
 	"time"
-	"unicode"
 
 	"github.com/peerster-chat/Peerster/gossiper"
 	"github.com/peerster-chat/Peerster/messages"
@@ -221,7 +220,7 @@ func (g *Gossiper) Relay(origin, text string) error {
 
 // AddPeer implements gossiper.PeerAdder.
 func (g *Gossiper) AddPeer(addr string) error {
-	ap, err := ParseAddr(addr)
+	ap, err := messages.ParsePeerAddr(addr)
 	if err != nil {
 		return err
 	}
@@ -251,40 +250,13 @@ func (g *Gossiper) Peers() []string {
 // Rename implements gossiper.Renamer. Rumors already sent keep their origin;
 // new ones carry the new name and continue its own ID sequence.
 func (g *Gossiper) Rename(name string) error {
-	if err := CheckName(name); err != nil {
+	if err := messages.CheckName(name); err != nil {
 		return err
 	}
 	return g.call(func() error {
 		g.name = name
 		return nil
 	})
-}
-
-// CheckName refuses names that would garble the protocol lines peers print
-// about us: empty ones, and any with whitespace or control characters
-// ("peer <name> nextID <n>" is split on spaces).
-func CheckName(name string) error {
-	if name == "" {
-		return errors.New("peerster: empty name")
-	}
-	for _, r := range name {
-		if unicode.IsSpace(r) || unicode.IsControl(r) {
-			return fmt.Errorf("peerster: name %q has whitespace or control characters", name)
-		}
-	}
-	return nil
-}
-
-// ParseAddr reads an ip:port with an IPv4 address and a non-zero port.
-func ParseAddr(s string) (netip.AddrPort, error) {
-	ap, err := netip.ParseAddrPort(s)
-	if err != nil {
-		return netip.AddrPort{}, fmt.Errorf("bad address %q: want ip:port", s)
-	}
-	if !ap.Addr().Unmap().Is4() || ap.Port() == 0 || ap.Addr().IsUnspecified() {
-		return netip.AddrPort{}, fmt.Errorf("bad address %q: want an IPv4 ip:port with a non-zero port", s)
-	}
-	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), nil
 }
 
 func (g *Gossiper) readLoop() {

@@ -34,7 +34,7 @@ func (g *Gossiper) sayBroadcast(text string, fromClient bool) error {
 // does not forward it again, or it would circle for ever.
 func (g *Gossiper) handleSimple(from netip.AddrPort, m *messages.SimpleMessage) {
 	g.heardFrom(from)
-	relay, err := ParseAddr(m.RelayPeerAddr)
+	relay, err := messages.ParsePeerAddr(m.RelayPeerAddr)
 	if err != nil {
 		g.rateLog.Debug(g.log.WithField("peer", from).WithError(err), "simple message relay unusable; using the source address")
 		relay = from

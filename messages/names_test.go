@@ -1,4 +1,4 @@
-package peerster
+package messages
 
 import "testing"
 

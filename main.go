@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -65,8 +66,80 @@ type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
 
+// errVersion asks for the version line instead of a node.
+var errVersion = errors.New("version requested")
+
+// flagGroups orders -h by what each flag belongs to.
+var flagGroups = []struct {
+	title string
+	flags []string
+}{
+	{"Peerster (UDP rumor mongering; the course's flags)", []string{"UIPort", "gossipAddr", "name", "peers", "simple", "antiEntropy"}},
+	{"Digit gossip (TCP, CSV table)", []string{"digitAddr", "digit"}},
+	{"Whispernet (JSON over TCP)", []string{"whisperAddr", "whisperPeers", "whisperDiscovery"}},
+	{"p2p-gossip (TLS mesh)", []string{"p2pAddr", "p2pConnect", "p2pPeriod", "p2pKey", "p2pCert"}},
+	{"The node", []string{"GUIPort", "console", "bridge", "dataDir", "logLevel", "version"}},
+}
+
+// usage prints the synopsis, the flags by group and two examples.
+func usage(w io.Writer, fs *flag.FlagSet, prog string) {
+	fmt.Fprintf(w, "%s: a multi-protocol peer-to-peer chat node (Peerster, digit gossip, whispernet, p2p-gossip)\n\n", prog)
+	fmt.Fprintf(w, "Usage: %s [flags]\n", prog)
+	for _, g := range flagGroups {
+		fmt.Fprintf(w, "\n%s:\n", g.title)
+		for _, name := range g.flags {
+			f := fs.Lookup(name)
+			kind, help := flag.UnquoteUsage(f)
+			line := "  -" + f.Name
+			if kind != "" {
+				line += " " + kind
+			}
+			if f.DefValue != "" && f.DefValue != "false" {
+				help += fmt.Sprintf(" (default %s)", f.DefValue)
+			}
+			fmt.Fprintf(w, "%s\n    \t%s\n", line, help)
+		}
+	}
+	fmt.Fprintf(w, `
+Examples:
+  # A node with a web GUI on http://127.0.0.1:8080 that keeps its history:
+  %[1]s -name=alice -gossipAddr=127.0.0.1:5000 -UIPort=8080 -dataDir="$HOME/.peerster"
+
+  # A second node on the same machine, told of the first, chatting from the terminal:
+  %[1]s -name=bob -gossipAddr=127.0.0.1:5001 -UIPort=8081 -peers=127.0.0.1:5000 -console
+`, prog)
+}
+
+// versionLine names the build: the module version and the commit it was
+// built from, from the build information Go records in the binary.
+func versionLine(prog string) string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return prog + " (no build information)"
+	}
+	v := prog + " " + info.Main.Version
+	var rev, when, dirty string
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.time":
+			when = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = " (modified)"
+			}
+		}
+	}
+	if rev != "" {
+		v += " " + rev[:min(12, len(rev))] + " " + when + dirty
+	}
+	return v + " " + info.GoVersion
+}
+
 func parseFlags(args []string, stderr io.Writer) (options, error) {
-	fs := flag.NewFlagSet("gossiper", flag.ContinueOnError)
+	prog := filepath.Base(os.Args[0])
+	fs := flag.NewFlagSet(prog, flag.ContinueOnError)
 	// Errors are reported in one line by the caller; the full usage only
 	// on -h.
 	fs.SetOutput(io.Discard)
@@ -91,13 +164,17 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	p2pKey := fs.String("p2pKey", "", "PEM private key (RSA PKCS#1, PKCS#8 or EC) for a stable p2p-gossip identity")
 	p2pCert := fs.String("p2pCert", "", "PEM certificate that goes with -p2pKey")
 	dataDir := fs.String("dataDir", "", "directory for state that survives a restart and received files (default: none)")
+	version := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(stderr)
-			fs.Usage()
+			usage(stderr, fs, prog)
 			return options{}, err
 		}
 		return options{}, usageError{err.Error()}
+	}
+	if *version {
+		fmt.Fprintln(stderr, versionLine(prog))
+		return options{}, errVersion
 	}
 	if fs.NArg() > 0 {
 		return options{}, usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
@@ -222,15 +299,17 @@ func main() {
 
 func run(args []string) int {
 	opts, err := parseFlags(args, os.Stderr)
-	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			var ue usageError
-			if errors.As(err, &ue) {
-				fmt.Fprintln(os.Stderr, "gossiper:", ue.msg)
-			}
-			return 2
-		}
+	switch {
+	case errors.Is(err, errVersion):
 		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case err != nil:
+		var ue usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintln(os.Stderr, "gossiper:", ue.msg)
+		}
+		return 2
 	}
 	log := logrus.New()
 	log.SetOutput(os.Stderr)

@@ -485,3 +485,36 @@ func freePortRun(t *testing.T) int {
 func onlyFlippedCoinFailed(out string) bool {
 	return strings.Contains(out, "1 of ") && strings.Contains(out, "checks failed:\n  flipped coin")
 }
+
+// -h introduces the daemon: synopsis, every flag under its protocol, two
+// examples; -version names the build. Both exit 0 with stdout untouched,
+// which is for protocol lines only.
+func TestHelpAndVersion(t *testing.T) {
+	t.Parallel()
+	prog := filepath.Base(gossiperBin)
+	code, stdout, stderr, _ := runToExit(t, "-h")
+	if code != 0 || stdout != "" {
+		t.Fatalf("-h: exit %d, stdout %q", code, stdout)
+	}
+	for _, want := range []string{
+		prog + ": a multi-protocol peer-to-peer chat node", "Usage: " + prog + " [flags]",
+		"Peerster (UDP", "Digit gossip", "Whispernet", "p2p-gossip", "The node:", "Examples:",
+		"  -gossipAddr string", "  -p2pConnect string", "  -version",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("-h lacks %q:\n%s", want, stderr)
+		}
+	}
+	// Every flag appears once: the groups cover them all.
+	for _, f := range []string{"UIPort", "gossipAddr", "name", "peers", "simple", "antiEntropy", "digitAddr", "digit",
+		"whisperAddr", "whisperPeers", "whisperDiscovery", "p2pAddr", "p2pConnect", "p2pPeriod", "p2pKey", "p2pCert",
+		"GUIPort", "console", "bridge", "dataDir", "logLevel", "version"} {
+		if n := strings.Count(stderr, "\n  -"+f+" ") + strings.Count(stderr, "\n  -"+f+"\n"); n != 1 {
+			t.Errorf("-%s listed %d times in -h", f, n)
+		}
+	}
+	code, stdout, stderr, _ = runToExit(t, "-version")
+	if code != 0 || stdout != "" || !oneLine(stderr) || !strings.HasPrefix(stderr, prog+" ") || !strings.Contains(stderr, "go1.") {
+		t.Fatalf("-version: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}

@@ -324,8 +324,7 @@ func Serve(ctx context.Context, ln net.Listener, limits ListenerLimits, log logr
 		closeAll()
 		wg.Wait()
 	}()
-	const minBackoff, maxBackoff = 5 * time.Millisecond, time.Second
-	backoff := minBackoff
+	retry := NewBackoff(5*time.Millisecond, time.Second)
 	for {
 		c, err := lim.Accept()
 		if err != nil {
@@ -335,14 +334,14 @@ func Serve(ctx context.Context, ln net.Listener, limits ListenerLimits, log logr
 			if errors.Is(err, net.ErrClosed) {
 				return fmt.Errorf("accept on %s: %w", ln.Addr(), err)
 			}
-			lim.rl.Warn(log.WithError(err).WithField("retry", backoff), "accept failed")
-			if !Sleep(ctx, SystemClock(), backoff) {
+			wait := retry.Next()
+			lim.rl.Warn(log.WithError(err).WithField("retry", wait), "accept failed")
+			if !Sleep(ctx, SystemClock(), wait) {
 				return nil
 			}
-			backoff = min(2*backoff, maxBackoff)
 			continue
 		}
-		backoff = minBackoff
+		retry.Reset()
 		mu.Lock()
 		if closed {
 			mu.Unlock()

@@ -251,7 +251,7 @@ func (s *Store) queue(op storeOp) {
 // commitLoop commits what is queued, a batch at a time, until Close.
 func (s *Store) commitLoop() {
 	defer close(s.stopped)
-	backoff := 10 * time.Millisecond
+	retry := NewBackoff(10*time.Millisecond, 5*time.Second)
 	var batch []storeOp
 	for {
 		s.mu.Lock()
@@ -275,11 +275,10 @@ func (s *Store) commitLoop() {
 				// Nothing of the batch is acknowledged: its barriers
 				// wait, and it is tried again with what came meanwhile.
 				s.log.WithError(err).WithField("changes", len(batch)).Error("store commit failed; retrying")
-				time.Sleep(backoff)
-				backoff = min(2*backoff, 5*time.Second)
+				time.Sleep(retry.Next())
 				continue
 			}
-			backoff = 10 * time.Millisecond
+			retry.Reset()
 			for _, op := range batch {
 				if op.barrier != nil {
 					op.barrier()

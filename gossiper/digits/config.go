@@ -5,7 +5,6 @@
 package digits
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -16,11 +15,6 @@ import (
 	"github.com/peerster-chat/Peerster/gossiper"
 	"github.com/sirupsen/logrus"
 )
-
-// Dialer opens the TCP connections of pulls; tests inject their own.
-type Dialer interface {
-	DialContext(ctx context.Context, network, addr string) (net.Conn, error)
-}
 
 // Config is the digit gossip's configuration. Zero values take the
 // documented defaults, which follow the course's programs.
@@ -59,7 +53,7 @@ type Config struct {
 	Store *gossiper.Namespace
 	Clock gossiper.Clock
 	Rand  *rand.Rand
-	Dial  Dialer
+	Dial  gossiper.Dialer
 	// Log receives diagnostics; Report receives the console's "!" and
 	// "a" answers, which are not protocol lines (stderr in the daemon).
 	Log    logrus.FieldLogger

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/peerster-chat/Peerster/gossiper"
 )
 
 // record is what we know of our pulls of one address.
@@ -73,14 +75,7 @@ func (r *records) failure(addr string, now time.Time, err error) time.Time {
 	if rec.successes == 0 {
 		return time.Time{}
 	}
-	backoff := r.base
-	for i := 1; i < rec.streak && backoff < r.max; i++ {
-		backoff *= 2
-	}
-	if backoff > r.max {
-		backoff = r.max
-	}
-	rec.blockedUntil = now.Add(backoff)
+	rec.blockedUntil = now.Add(gossiper.BackoffAfter(r.base, r.max, rec.streak))
 	return rec.blockedUntil
 }
 

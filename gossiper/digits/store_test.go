@@ -15,7 +15,7 @@ import (
 
 // runNode runs a node with a stored table on a real listener until the
 // returned function is called.
-func runNode(t *testing.T, store *gossiper.Store, digit uint8, clock *fixedClock, dial Dialer) (*Digits, *recorder, func()) {
+func runNode(t *testing.T, store *gossiper.Store, digit uint8, clock *fixedClock, dial gossiper.Dialer) (*Digits, *recorder, func()) {
 	t.Helper()
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {

@@ -9,7 +9,6 @@
 package p2p
 
 import (
-	"context"
 	"crypto/tls"
 	"fmt"
 	"io"
@@ -21,11 +20,6 @@ import (
 	"github.com/peerster-chat/Peerster/gossiper"
 	"github.com/sirupsen/logrus"
 )
-
-// Dialer opens the TCP connections to peers; tests may inject their own.
-type Dialer interface {
-	DialContext(ctx context.Context, network, addr string) (net.Conn, error)
-}
 
 // Config is the mesh node's configuration. Zero values take the documented
 // defaults, which are the real program's where it has one.
@@ -87,7 +81,7 @@ type Config struct {
 	Accept gossiper.ListenerLimits
 	Clock  gossiper.Clock
 	Rand   *rand.Rand
-	Dial   Dialer
+	Dial   gossiper.Dialer
 	// Log receives diagnostics; never stdout. Default: a discarding logger.
 	Log logrus.FieldLogger
 }

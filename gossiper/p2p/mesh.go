@@ -223,15 +223,7 @@ func (p *P2P) detach(c *conn, why error) {
 // backoff is the wait before the next dial after failures failures in a
 // row, less a random part of up to half.
 func (p *P2P) backoff(failures int) time.Duration {
-	d := p.cfg.BackoffBase
-	for i := 0; i < failures && d < p.cfg.BackoffMax; i++ {
-		d *= 2
-	}
-	d = min(d, p.cfg.BackoffMax)
-	p.randMu.Lock()
-	j := time.Duration(p.cfg.Rand.Int63n(int64(d/2) + 1))
-	p.randMu.Unlock()
-	return d - j
+	return p.jitter.Less(gossiper.BackoffAfter(p.cfg.BackoffBase, p.cfg.BackoffMax, failures+1), 0.5)
 }
 
 // onMessage handles one message from c's peer.

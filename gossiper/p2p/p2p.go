@@ -44,7 +44,7 @@ type P2P struct {
 
 	pubMu     sync.Mutex
 	published []string
-	randMu    sync.Mutex // Rand is not safe for concurrent use
+	jitter    *gossiper.Jitter
 	kick      chan struct{}
 	wg        sync.WaitGroup
 }
@@ -67,15 +67,16 @@ func New(cfg Config, ln net.Listener, host gossiper.Host) (*P2P, error) {
 		}
 	}
 	p := &P2P{
-		cfg:   cfg,
-		ln:    ln,
-		host:  host,
-		self:  IdentityOf(cfg.Certificate.Certificate[0]),
-		peers: make(map[uint64]*peer),
-		boot:  make(map[netip.AddrPort]*entry),
-		conns: make(map[*conn]struct{}),
-		kick:  make(chan struct{}, 1),
-		rl:    gossiper.NewRateLog(cfg.Clock),
+		cfg:    cfg,
+		jitter: gossiper.NewJitter(cfg.Rand),
+		ln:     ln,
+		host:   host,
+		self:   IdentityOf(cfg.Certificate.Certificate[0]),
+		peers:  make(map[uint64]*peer),
+		boot:   make(map[netip.AddrPort]*entry),
+		conns:  make(map[*conn]struct{}),
+		kick:   make(chan struct{}, 1),
+		rl:     gossiper.NewRateLog(cfg.Clock),
 	}
 	p.log = cfg.Log.WithField("protocol", ProtocolName)
 	p.client, p.server = baseTLS(cfg.Certificate)

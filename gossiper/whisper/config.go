@@ -8,7 +8,6 @@
 package whisper
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"math/rand"
@@ -19,11 +18,6 @@ import (
 	"github.com/peerster-chat/Peerster/messages"
 	"github.com/sirupsen/logrus"
 )
-
-// Dialer opens the outgoing connections; tests inject their own.
-type Dialer interface {
-	DialContext(ctx context.Context, network, addr string) (net.Conn, error)
-}
 
 // Config is a whisper node's configuration. Zero values take the documented
 // defaults.
@@ -92,7 +86,7 @@ type Config struct {
 
 	Clock gossiper.Clock
 	Rand  *rand.Rand
-	Dial  Dialer
+	Dial  gossiper.Dialer
 	Log   logrus.FieldLogger
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/peerster-chat/Peerster/messages"
+	"golang.org/x/time/rate"
 )
 
 // serveInbound reads one accepted, read-only connection until it ends,
@@ -26,7 +27,7 @@ func (w *Whisper) serveInbound(conn net.Conn) {
 	}
 	log.Debug("peer connected")
 	dec := messages.NewWhisperDecoder(conn)
-	limit := newBucket(w.cfg.Rate, w.cfg.Burst, w.cfg.Clock.Now())
+	limit := rate.NewLimiter(rate.Limit(w.cfg.Rate), w.cfg.Burst)
 	// The connection's peer is known by the Addr of its first message:
 	// on loopback every peer shares an IP.
 	var first string
@@ -55,7 +56,7 @@ func (w *Whisper) serveInbound(conn net.Conn) {
 				return
 			}
 		}
-		if !limit.take(now) {
+		if !limit.AllowN(now, 1) {
 			w.ban(first, ip, now)
 			w.rl.Warn(log.WithField("rate", w.cfg.Rate).WithField("burst", w.cfg.Burst).WithField("for", w.cfg.BanFor),
 				"flood: connection closed and peer banned")

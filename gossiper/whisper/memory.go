@@ -97,27 +97,3 @@ func (b *bans) banned(key string, now time.Time) bool {
 	}
 	return ok
 }
-
-// bucket is a token bucket: the flood limit of one connection.
-type bucket struct {
-	rate   float64
-	burst  float64
-	tokens float64
-	last   time.Time
-}
-
-func newBucket(rate float64, burst int, now time.Time) *bucket {
-	return &bucket{rate: rate, burst: float64(burst), tokens: float64(burst), last: now}
-}
-
-func (b *bucket) take(now time.Time) bool {
-	if elapsed := now.Sub(b.last).Seconds(); elapsed > 0 {
-		b.tokens = min(b.burst, b.tokens+elapsed*b.rate)
-	}
-	b.last = now
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
-}

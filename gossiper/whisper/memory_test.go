@@ -23,32 +23,6 @@ func TestBacklogKeepsTheLastOnes(t *testing.T) {
 	}
 }
 
-func TestBucketLimitsRate(t *testing.T) {
-	t0 := time.Unix(0, 0)
-	b := newBucket(10, 5, t0)
-	n := 0
-	for i := 0; i < 100; i++ {
-		if b.take(t0) {
-			n++
-		}
-	}
-	if n != 5 {
-		t.Errorf("burst took %d, want 5", n)
-	}
-	if !b.take(t0.Add(100*time.Millisecond)) || b.take(t0.Add(100*time.Millisecond)) {
-		t.Error("refill of one token per 100 ms at 10/s")
-	}
-	n = 0
-	for i := 0; i < 100; i++ {
-		if b.take(t0.Add(time.Hour)) {
-			n++
-		}
-	}
-	if n != 5 {
-		t.Errorf("after an hour idle, burst %d, want 5 (capped)", n)
-	}
-}
-
 func TestBansExpireAndStayBounded(t *testing.T) {
 	t0 := time.Unix(0, 0)
 	b := newBans()

@@ -87,7 +87,7 @@ func (p *peer) run() {
 	defer p.w.forget(p)
 	defer p.cancel()
 	cfg := p.w.cfg
-	backoff := cfg.BackoffMin
+	retry := gossiper.NewBackoff(cfg.BackoffMin, cfg.BackoffMax)
 	var failingSince time.Time
 	for {
 		conn, err := p.dial()
@@ -108,16 +108,16 @@ func (p *peer) run() {
 			}
 			p.log.WithError(err).Debug("dial failed")
 		} else {
-			failingSince, backoff = time.Time{}, cfg.BackoffMin
+			failingSince = time.Time{}
+			retry.Reset()
 			p.serve(conn)
 			if p.ctx.Err() != nil {
 				return
 			}
 		}
-		if !p.sleep(backoff) {
+		if !p.sleep(retry.Next()) {
 			return
 		}
-		backoff = min(2*backoff, cfg.BackoffMax)
 	}
 }
 
@@ -130,7 +130,7 @@ func (p *peer) dial() (net.Conn, error) {
 // sleep waits about d, jittered so that peers that failed together do not
 // redial together; false means the peer was stopped meanwhile.
 func (p *peer) sleep(d time.Duration) bool {
-	return gossiper.Sleep(p.ctx, p.w.cfg.Clock, p.w.jitter(d))
+	return gossiper.Sleep(p.ctx, p.w.cfg.Clock, p.w.jitter.Spread(d, 0.5))
 }
 
 // serve writes the backlog and then the queue to conn until a write fails,

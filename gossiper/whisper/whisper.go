@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/peerster-chat/Peerster/gossiper"
 	"github.com/peerster-chat/Peerster/messages"
@@ -31,9 +30,10 @@ type Whisper struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu    sync.Mutex
-	nick  string
-	peers map[string]*peer
+	jitter *gossiper.Jitter
+	mu     sync.Mutex
+	nick   string
+	peers  map[string]*peer
 	// seen is the seed's "forget old message IDs": pdxgo keeps every ID
 	// for ever and slowly uses all memory.
 	seen    *gossiper.Memory[struct{}]
@@ -69,6 +69,7 @@ func New(cfg Config, ln net.Listener, host gossiper.Host) (*Whisper, error) {
 	cfg.Peers = peers
 	w := &Whisper{
 		cfg:     cfg,
+		jitter:  gossiper.NewJitter(cfg.Rand),
 		self:    self.String(),
 		ln:      ln,
 		host:    host,
@@ -325,13 +326,4 @@ func (w *Whisper) publishLinks() {
 type PeerState struct {
 	Addr      string
 	Connected bool
-}
-
-// jitter spreads d over 75–125% so peers that failed together do not all
-// come back at once.
-func (w *Whisper) jitter(d time.Duration) time.Duration {
-	w.mu.Lock()
-	f := 0.75 + w.cfg.Rand.Float64()/2
-	w.mu.Unlock()
-	return time.Duration(float64(d) * f)
 }

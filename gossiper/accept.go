@@ -31,6 +31,9 @@ const (
 // nothing gives its slot back once others are being turned away. Zero
 // fields take the documented defaults.
 type ListenerLimits struct {
+	// Metrics, when set, counts the connections accepted, refused and
+	// open.
+	Metrics *ProtocolMetrics
 	// MaxConns caps the connections open at once; further ones are closed
 	// as soon as they are accepted. Default 256.
 	MaxConns int
@@ -141,9 +144,11 @@ func (l *LimitedListener) admit(c net.Conn) *limitedConn {
 	case l.total >= l.limits.MaxConns:
 		l.refusedAt = now
 		refusal, limit = "connection refused: too many connections", l.limits.MaxConns
+		l.limits.Metrics.connRefused("max connections")
 	case slots != nil && slots.open >= l.limits.MaxPerIP:
 		slots.refusedAt = now
 		refusal, limit = "connection refused: too many from this address", l.limits.MaxPerIP
+		l.limits.Metrics.connRefused("max per address")
 	default:
 		if slots == nil {
 			slots = &ipSlots{refusedAt: -1}
@@ -158,6 +163,7 @@ func (l *LimitedListener) admit(c net.Conn) *limitedConn {
 		l.rl.Warn(l.log.WithField("peer", c.RemoteAddr().String()).WithField("max", limit), refusal)
 		return nil
 	}
+	l.limits.Metrics.connAccepted()
 	lc := &limitedConn{Conn: c, l: l, key: key}
 	lc.heard.Store(int64(now))
 	if q := l.limits.QuietTimeout; q > 0 {
@@ -251,6 +257,7 @@ func (c *limitedConn) Close() error {
 		}
 		c.timerMu.Unlock()
 		c.l.release(c.key)
+		c.l.limits.Metrics.connClosed()
 	})
 	return c.Conn.Close()
 }

@@ -102,6 +102,9 @@ type Host interface {
 	// from the chat (see ChatLog.Retract).
 	Retract(protocol, origin string, from, to uint32)
 	Publish(ev Event)
+	// Metrics is the node's registry; a protocol counts its traffic with
+	// Metrics().Protocol(its name) and registers its own collectors there.
+	Metrics() *Metrics
 }
 
 // Node owns the chat log, the event bus and the registered protocols.
@@ -115,14 +118,19 @@ type Node struct {
 	// bridge is the bridge's subscription when it is enabled.
 	bridge *Subscription
 
+	metrics *Metrics
+
 	idMu sync.Mutex
 	id   Identity
 }
 
 // NewNode returns a node with no protocols.
 func NewNode(log logrus.FieldLogger) *Node {
-	return &Node{bus: NewBus(), chat: &ChatLog{}, log: log, rateLog: NewRateLog(nil)}
+	return &Node{bus: NewBus(), chat: &ChatLog{}, log: log, rateLog: NewRateLog(nil), metrics: NewMetrics()}
 }
+
+// Metrics implements Host.
+func (n *Node) Metrics() *Metrics { return n.metrics }
 
 // Events is the node's event stream.
 func (n *Node) Events() *Bus { return n.bus }

@@ -16,6 +16,7 @@ func (n *Node) ServeClients(ctx context.Context, conn net.PacketConn) error {
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
 	buf := make([]byte, 64<<10)
+	metrics := n.metrics.Protocol("client")
 	for {
 		size, from, err := conn.ReadFrom(buf)
 		if err != nil {
@@ -33,9 +34,11 @@ func (n *Node) ServeClients(ctx context.Context, conn net.PacketConn) error {
 		log := n.log.WithField("client", from.String())
 		m, err := messages.DecodeClient(buf[:size])
 		if err != nil {
+			metrics.Drop("undecodable")
 			n.rateLog.Warn(log.WithError(err), "dropped client datagram")
 			continue
 		}
+		metrics.In("request", size)
 		n.handleClient(m, log)
 	}
 }

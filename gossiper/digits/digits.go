@@ -18,10 +18,11 @@ const ProtocolName = "digits"
 
 // Digits is one node of the digit gossip.
 type Digits struct {
-	cfg  Config
-	ln   net.Listener
-	host gossiper.Host
-	log  logrus.FieldLogger
+	metrics *gossiper.ProtocolMetrics
+	cfg     Config
+	ln      net.Listener
+	host    gossiper.Host
+	log     logrus.FieldLogger
 	// rl bounds the lines that what peers answer makes us log.
 	rl      *gossiper.RateLog
 	table   *table
@@ -44,7 +45,10 @@ func New(cfg Config, ln net.Listener, host gossiper.Host) (*Digits, error) {
 		return nil, fmt.Errorf("digits: own address: %w", err)
 	}
 	cfg.Self = self
+	metrics := host.Metrics().Protocol(ProtocolName)
+	cfg.Accept.Metrics = metrics
 	d := &Digits{
+		metrics: metrics,
 		rl:      gossiper.NewRateLog(cfg.Clock),
 		cfg:     cfg,
 		ln:      ln,

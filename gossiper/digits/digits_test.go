@@ -46,8 +46,9 @@ func (stopped) Stop() bool { return false }
 
 // recorder is a gossiper.Host keeping the printed lines.
 type recorder struct {
-	mu    sync.Mutex
-	lines []string
+	mu      sync.Mutex
+	lines   []string
+	metrics *gossiper.Metrics
 }
 
 func (r *recorder) Print(_ string, lines ...string) {
@@ -58,6 +59,14 @@ func (r *recorder) Print(_ string, lines ...string) {
 func (r *recorder) Record(gossiper.ChatMessage)            {}
 func (r *recorder) Retract(string, string, uint32, uint32) {}
 func (r *recorder) Publish(gossiper.Event)                 {}
+func (r *recorder) Metrics() *gossiper.Metrics {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.metrics == nil {
+		r.metrics = gossiper.NewMetrics()
+	}
+	return r.metrics
+}
 func (r *recorder) all() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -69,6 +69,8 @@ func (d *Digits) fetch(ctx context.Context, addr string) ([]messages.DigitEntry,
 		return nil, fmt.Errorf("dial: %w", err)
 	}
 	defer conn.Close()
+	// A pull sends nothing: connecting is the request.
+	d.metrics.Out("pull", 0)
 	deadline, _ := ctx.Deadline()
 	conn.SetReadDeadline(deadline)
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
@@ -78,10 +80,12 @@ func (d *Digits) fetch(ctx context.Context, addr string) ([]messages.DigitEntry,
 	bad := 0
 	for _, l := range lines {
 		if l.Err != nil {
+			d.metrics.Drop("bad line")
 			bad++
 			d.log.WithField("peer", addr).WithField("line", l.Line).WithError(l.Err).Debug("rejected digit line")
 			continue
 		}
+		d.metrics.In("line", len(messages.AppendDigitLine(nil, l.Entry)))
 		entries = append(entries, l.Entry)
 	}
 	if bad > 0 {

@@ -26,7 +26,9 @@ func (d *Digits) reply(ctx context.Context, conn net.Conn) {
 	}
 	// Socket deadlines are wall-clock time, whatever clock drives the protocol.
 	conn.SetWriteDeadline(time.Now().Add(d.cfg.Timeout))
-	if _, err := conn.Write(d.table.formatted()); err != nil {
+	n, err := conn.Write(d.table.formatted())
+	if err != nil {
 		log.WithError(err).Debug("digit reply not delivered")
 	}
+	d.metrics.Out("table", n)
 }

@@ -22,11 +22,17 @@ type Host struct {
 	msgs     []gossiper.ChatMessage
 	events   []gossiper.Event
 	wake     chan struct{} // a line was printed
+	metrics  *gossiper.Metrics
 }
 
 // NewHost returns an empty host for a protocol's tests; a line printed under
 // another protocol's name is a bug of the protocol, and panics.
-func NewHost(protocol string) *Host { return &Host{protocol: protocol, wake: make(chan struct{}, 1)} }
+func NewHost(protocol string) *Host {
+	return &Host{protocol: protocol, wake: make(chan struct{}, 1), metrics: gossiper.NewMetrics()}
+}
+
+// Metrics implements gossiper.Host: a registry of the host's own.
+func (h *Host) Metrics() *gossiper.Metrics { return h.metrics }
 
 // Print implements gossiper.Host.
 func (h *Host) Print(protocol string, lines ...string) {

@@ -61,6 +61,8 @@ type conn struct {
 	// rl is the connection's own, so that one stalled peer's dropped
 	// messages neither flood the log nor hide another's.
 	rl *gossiper.RateLog
+	// metrics counts what the connection writes.
+	metrics *gossiper.ProtocolMetrics
 
 	out        chan outMsg
 	queued     atomic.Uint64 // the latest chat message queued, by number
@@ -188,6 +190,7 @@ func (c *conn) writeLoop(timeout, gap time.Duration) {
 			c.close()
 			return false
 		}
+		c.metrics.Out("message", len(m.b))
 		last = time.Now()
 		if spare -= len(m.b); spare == 0 {
 			spare = peerReadBuf
@@ -286,6 +289,7 @@ func (p *P2P) handshake(ctx context.Context, nc net.Conn, dialled bool, expect u
 	}
 	c := newConn(theirs.Identity, netip.AddrPortFrom(ip, theirs.ListenPort), remote, dialled,
 		p.log.WithField("peer", remote).WithField("identity", theirs.Identity))
+	c.metrics = p.metrics
 
 	var tc *tls.Conn
 	if dialled {

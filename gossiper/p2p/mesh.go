@@ -228,6 +228,8 @@ func (p *P2P) backoff(failures int) time.Duration {
 
 // onMessage handles one message from c's peer.
 func (p *P2P) onMessage(c *conn, m messages.P2PMessage) {
+	// Streams are decoded without framing: what counts in is the text.
+	p.metrics.In(m.Kind.String(), len(m.Text))
 	switch m.Kind {
 	case messages.P2PGossip:
 		p.deliver(c, m.Text)
@@ -258,6 +260,8 @@ func (p *P2P) deliver(c *conn, text string) {
 		from = c.addr.String()
 	}
 	origin := strconv.FormatUint(c.id, 10)
+	// The mesh has no message IDs: every gossip is new to us.
+	p.metrics.Stored()
 	p.host.Print(ProtocolName, "P2P origin "+origin+" from "+from+" contents "+gossiper.Printable(text))
 	p.host.Record(gossiper.ChatMessage{Protocol: ProtocolName, Origin: origin, Text: text, From: from, Time: p.cfg.Clock.Now()})
 }

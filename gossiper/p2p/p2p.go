@@ -45,6 +45,7 @@ type P2P struct {
 	pubMu     sync.Mutex
 	published []string
 	jitter    *gossiper.Jitter
+	metrics   *gossiper.ProtocolMetrics
 	kick      chan struct{}
 	wg        sync.WaitGroup
 }
@@ -66,17 +67,20 @@ func New(cfg Config, ln net.Listener, host gossiper.Host) (*P2P, error) {
 			return nil, err
 		}
 	}
+	metrics := host.Metrics().Protocol(ProtocolName)
+	cfg.Accept.Metrics = metrics
 	p := &P2P{
-		cfg:    cfg,
-		jitter: gossiper.NewJitter(cfg.Rand),
-		ln:     ln,
-		host:   host,
-		self:   IdentityOf(cfg.Certificate.Certificate[0]),
-		peers:  make(map[uint64]*peer),
-		boot:   make(map[netip.AddrPort]*entry),
-		conns:  make(map[*conn]struct{}),
-		kick:   make(chan struct{}, 1),
-		rl:     gossiper.NewRateLog(cfg.Clock),
+		metrics: metrics,
+		cfg:     cfg,
+		jitter:  gossiper.NewJitter(cfg.Rand),
+		ln:      ln,
+		host:    host,
+		self:    IdentityOf(cfg.Certificate.Certificate[0]),
+		peers:   make(map[uint64]*peer),
+		boot:    make(map[netip.AddrPort]*entry),
+		conns:   make(map[*conn]struct{}),
+		kick:    make(chan struct{}, 1),
+		rl:      gossiper.NewRateLog(cfg.Clock),
 	}
 	p.log = cfg.Log.WithField("protocol", ProtocolName)
 	p.client, p.server = baseTLS(cfg.Certificate)

@@ -52,6 +52,7 @@ type Gossiper struct {
 	lastSweep time.Time
 	sweepNow  bool
 	rateLog   *gossiper.RateLog
+	metrics   *metrics
 	// sends are this step's datagrams; held is output waiting for the
 	// store, and dirty says this step queued writes (durable.go).
 	sends []datagram
@@ -113,6 +114,9 @@ func New(cfg Config, tr Transport, host gossiper.Host) (*Gossiper, error) {
 		lastSweep:   cfg.Clock.Now(),
 		rateLog:     gossiper.NewRateLog(cfg.Clock),
 	}
+	if g.metrics, err = newMetrics(host); err != nil {
+		return nil, fmt.Errorf("peerster metrics: %w", err)
+	}
 	for _, p := range cfg.Peers {
 		g.addPeer(p, true)
 	}
@@ -151,6 +155,7 @@ func (g *Gossiper) Run(ctx context.Context) error {
 			}
 			f()
 			g.maintainPeers()
+			g.gauge()
 			g.endStep()
 			if g.cfg.Store != nil {
 				g.cfg.Store.Release()
@@ -280,13 +285,20 @@ func (g *Gossiper) readLoop() {
 			continue
 		}
 		if from == g.self {
+			g.metrics.Drop("own address")
 			g.rateLog.Warn(g.log.WithField("peer", from), "dropped datagram from our own address")
 			continue
 		}
 		pkt, err := messages.DecodePacket(buf[:n])
 		if err != nil {
+			g.metrics.Drop("undecodable")
 			g.rateLog.Warn(g.log.WithField("peer", from).WithError(err), "dropped datagram")
 			continue
+		}
+		if pkt.Fields() > 1 {
+			g.metrics.In("several fields", n)
+		} else {
+			g.metrics.In(pkt.Kind(), n)
 		}
 		if !g.post(func() { g.handlePacket(from, pkt) }) {
 			return
@@ -393,6 +405,16 @@ func (g *Gossiper) maintainPeers() {
 	}
 }
 
+// gauge sets the metrics that describe the state a step left.
+func (g *Gossiper) gauge() {
+	g.metrics.exchanges.Set(float64(len(g.exchanges)))
+	g.metrics.peers.Set(float64(g.peers.len()))
+	g.metrics.origins.Set(float64(g.store.vector.Len()))
+	if g.status != nil {
+		g.metrics.statusBytes.Set(float64(len(g.status)))
+	}
+}
+
 func (g *Gossiper) publishPeers() {
 	g.host.Publish(gossiper.Event{Kind: gossiper.EventPeers, Protocol: ProtocolName, Peers: g.peers.strings()})
 }
@@ -403,6 +425,7 @@ func (g *Gossiper) write(to netip.AddrPort, b []byte) {
 }
 
 func (g *Gossiper) transmit(to netip.AddrPort, b []byte) {
+	g.metrics.Out(packetType(b), len(b))
 	if err := g.tr.WriteTo(b, to); err != nil {
 		g.rateLog.Warn(g.log.WithField("peer", to).WithError(err), "send failed")
 		if st := g.peers.state(to); st != nil && !st.configured {

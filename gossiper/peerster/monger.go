@@ -56,6 +56,7 @@ func (g *Gossiper) accept(r *messages.RumorMessage, from string, record, suspect
 		return err
 	}
 	g.persistRumor(r)
+	g.metrics.Stored()
 	g.status = nil
 	g.fresh = freshRumor{msg: vclock.Message{Origin: r.Origin, ID: r.ID}, at: g.cfg.Clock.Now(), set: true}
 	if record {
@@ -67,6 +68,7 @@ func (g *Gossiper) accept(r *messages.RumorMessage, from string, record, suspect
 func (g *Gossiper) handleRumor(from netip.AddrPort, r *messages.RumorMessage) {
 	log := g.log.WithField("peer", from)
 	if r.Origin == "" {
+		g.metrics.Drop("no origin")
 		g.rateLog.Debug(log, "dropped rumor without origin")
 		return
 	}
@@ -74,12 +76,14 @@ func (g *Gossiper) handleRumor(from netip.AddrPort, r *messages.RumorMessage) {
 		// Not even printed: a 30,000-byte name would make a 30,000-byte
 		// stdout line per copy.
 		g.refused++
+		g.metrics.Drop("origin too long")
 		g.rateLog.Warn(log.WithField("bytes", len(r.Origin)).WithField("refused", g.refused), "rumor refused: origin name too long")
 		return
 	}
 	if r.ID == 0 && g.isOurs(r.Origin) {
 		// We number from 1: no peer can need an ID 0 of ours, and taking
 		// it would make our own name zero-based.
+		g.metrics.Drop("our name with ID 0")
 		g.rateLog.Warn(log.WithField("origin", gossiper.Printable(r.Origin)), "dropped rumor with our origin and ID 0")
 		return
 	}
@@ -93,6 +97,7 @@ func (g *Gossiper) handleRumor(from netip.AddrPort, r *messages.RumorMessage) {
 			// the sender we still lack the origin and it would send it
 			// again at once, a loop as fast as the network.
 			g.refused++
+			g.metrics.Drop("new origin refused")
 			g.rateLog.Warn(log.WithField("origin", gossiper.Printable(r.Origin)).WithField("refused", g.refused).WithError(err),
 				"rumor of a new origin refused")
 			return
@@ -123,7 +128,10 @@ func (g *Gossiper) handleRumor(from netip.AddrPort, r *messages.RumorMessage) {
 	}
 	if isNew {
 		g.startMongering(vclock.Message{Origin: r.Origin, ID: r.ID}, from)
+	} else if g.store.vector.Has(r.Origin, r.ID) {
+		g.metrics.Duplicate()
 	} else if r.ID > g.store.next(r.Origin) {
+		g.metrics.Drop("past a gap")
 		log.WithField("origin", gossiper.Printable(r.Origin)).WithField("id", r.ID).
 			Debug("rumor past a gap; waiting for anti-entropy")
 	}
@@ -239,6 +247,7 @@ func (g *Gossiper) ackTimedOut(peer netip.AddrPort, seq uint64) {
 		return
 	}
 	delete(g.exchanges, peer)
+	g.metrics.ackTimeouts.Inc()
 	g.log.WithField("peer", peer).WithField("origin", ex.msg.Origin).Debug("no ack in time")
 	g.flip(ex.msg, peer, false)
 }
@@ -247,9 +256,11 @@ func (g *Gossiper) ackTimedOut(peer netip.AddrPort, seq uint64) {
 // mongering stops and the peers that may still lack it are probed.
 func (g *Gossiper) flip(msg vclock.Message, last netip.AddrPort, lastHasIt bool) {
 	if g.cfg.Rand.Intn(2) != 0 {
+		g.metrics.flips.WithLabelValues("tails").Inc()
 		g.probeLacking(msg, last)
 		return
 	}
+	g.metrics.flips.WithLabelValues("heads").Inc()
 	to, ok := g.pickPeer(msg, last)
 	if !ok || (to == last && lastHasIt) {
 		// The only peer is the one whose status just showed it has the
@@ -331,6 +342,7 @@ func (g *Gossiper) scheduleAntiEntropy() {
 // rumormongering missed is eventually exchanged, and probes quiet peers.
 func (g *Gossiper) antiEntropy() {
 	if n := g.peers.len(); n > 0 {
+		g.metrics.antiEntropy.Inc()
 		g.sendStatus(g.peers.addrs[g.cfg.Rand.Intn(n)])
 	}
 	g.probeQuietPeers()
@@ -366,6 +378,7 @@ func (g *Gossiper) probeQuietPeers() {
 			continue
 		}
 		g.monger(p, g.fresh.msg)
+		g.metrics.quietProbes.Inc()
 		if probes++; probes == maxQuietProbes {
 			return
 		}

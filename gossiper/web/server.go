@@ -52,6 +52,7 @@ func Handler(node *gossiper.Node, log logrus.FieldLogger) http.Handler {
 	mux.HandleFunc("GET /digits", s.getDigits)
 	mux.HandleFunc("POST /digits", s.postDigit)
 	mux.HandleFunc("GET /events", s.events)
+	mux.Handle("GET /metrics", node.Metrics().Handler())
 	return s.guard(mux)
 }
 

@@ -203,5 +203,6 @@ func (p *peer) write(conn net.Conn, b []byte) bool {
 		}
 		return false
 	}
+	p.w.metrics.Out("message", len(b))
 	return true
 }

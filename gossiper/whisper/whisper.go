@@ -30,10 +30,11 @@ type Whisper struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	jitter *gossiper.Jitter
-	mu     sync.Mutex
-	nick   string
-	peers  map[string]*peer
+	jitter  *gossiper.Jitter
+	metrics *gossiper.ProtocolMetrics
+	mu      sync.Mutex
+	nick    string
+	peers   map[string]*peer
 	// seen is the seed's "forget old message IDs": pdxgo keeps every ID
 	// for ever and slowly uses all memory.
 	seen    *gossiper.Memory[struct{}]
@@ -67,7 +68,10 @@ func New(cfg Config, ln net.Listener, host gossiper.Host) (*Whisper, error) {
 		peers[i] = ap.String()
 	}
 	cfg.Peers = peers
+	metrics := host.Metrics().Protocol(ProtocolName)
+	cfg.Accept.Metrics = metrics
 	w := &Whisper{
+		metrics: metrics,
 		cfg:     cfg,
 		jitter:  gossiper.NewJitter(cfg.Rand),
 		self:    self.String(),
@@ -185,6 +189,8 @@ func (w *Whisper) originate(m *messages.WhisperMessage) error {
 // receive handles one message read from a peer.
 func (w *Whisper) receive(m *messages.WhisperMessage, log logrus.FieldLogger) {
 	log = log.WithField("origin", m.Addr).WithField("id", m.ID)
+	// Streams are decoded without framing: what counts in is the payload.
+	w.metrics.In("message", len(m.Body)+len(m.FileContents))
 	if m.Body == "" && m.FileContents == "" {
 		// The README: payloads without a Body are ignored, for extensions.
 		log.Debug("message without Body ignored")
@@ -192,20 +198,24 @@ func (w *Whisper) receive(m *messages.WhisperMessage, log logrus.FieldLogger) {
 	}
 	addr, err := messages.ParseWhisperAddr(m.Addr)
 	if err != nil {
+		w.metrics.Drop("bad Addr")
 		w.rl.Info(log.WithError(err), "message dropped: bad Addr")
 		return
 	}
 	m.Addr = addr.String()
 	if m.ID == "" {
+		w.metrics.Drop("no ID")
 		w.rl.Info(log, "message dropped: no ID")
 		return
 	}
 	if err := m.CheckHash(); err != nil {
+		w.metrics.Drop("bad hash")
 		w.rl.Warn(log.WithError(err), "message dropped")
 		return
 	}
 	now := w.cfg.Clock.Now()
 	if t := m.Time(); !t.IsZero() && t.Before(now.Add(-w.cfg.SeenWindow)) {
+		w.metrics.Drop("too old")
 		log.WithField("time", t).Debug("message dropped: older than the ID memory")
 		return
 	}
@@ -213,8 +223,10 @@ func (w *Whisper) receive(m *messages.WhisperMessage, log logrus.FieldLogger) {
 	w.mu.Lock()
 	if !w.rememberLocked(m.ID, now) {
 		w.mu.Unlock()
+		w.metrics.Duplicate()
 		return
 	}
+	w.metrics.Stored()
 	if m.Body != "" {
 		// pdxgo crashes on an empty Body: a file without one stays here.
 		b, err := messages.EncodeWhisper(m)

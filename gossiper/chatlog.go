@@ -3,7 +3,9 @@ package gossiper
 import (
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"sort"
 	"sync"
 	"time"
 )
@@ -21,7 +23,15 @@ type ChatMessage struct {
 	// Suspect marks a rumor that carries our origin with an ID we never
 	// issued: someone else speaking as us.
 	Suspect bool `json:"suspect,omitempty"`
+	// Cursor is the message's place in the log, set by Append: it grows
+	// with every message and is never reused, so a reader asks for what
+	// came after the last cursor it showed (ChatLog.Page). It starts at 1.
+	Cursor uint64 `json:"cursor"`
 }
+
+// DefaultChatMemory is how many messages a log without a store keeps: the
+// newest ones. With a store every message is kept, on disk.
+const DefaultChatMemory = 10000
 
 // ChatLog keeps every message the node has seen, oldest first. It is the one
 // chat the user sees; protocols append to it and never remove from it,
@@ -32,8 +42,12 @@ type ChatMessage struct {
 // order, and the messages appended since their last commit, so a history
 // of 100,000 messages costs under a megabyte.
 type ChatLog struct {
-	mu   sync.RWMutex
-	msgs []ChatMessage // without a store
+	mu sync.RWMutex
+	// Without a store: the newest messages, at most Memory of them
+	// (DefaultChatMemory when zero), and the cursor of the next.
+	Memory  int
+	msgs    []ChatMessage
+	nextMem uint64
 	// With a store: keys in order, the next key, and what was appended
 	// and may not be committed yet.
 	store *Namespace
@@ -89,16 +103,25 @@ func (l *ChatLog) Persist(ns *Namespace) error {
 
 func chatKey(k uint64) []byte { return binary.BigEndian.AppendUint64([]byte{chatMessagePrefix}, k) }
 
-// Append adds m to the log.
-func (l *ChatLog) Append(m ChatMessage) {
+// Append adds m to the log and returns it with its cursor.
+func (l *ChatLog) Append(m ChatMessage) ChatMessage {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.store == nil {
+		l.nextMem++
+		m.Cursor = l.nextMem
 		l.msgs = append(l.msgs, m)
-		return
+		if limit := l.memory(); len(l.msgs) > limit+limit/4 {
+			// Trimmed a quarter at a time, so appends stay O(1) on average.
+			kept := copy(l.msgs, l.msgs[len(l.msgs)-limit:])
+			clear(l.msgs[kept:])
+			l.msgs = l.msgs[:kept]
+		}
+		return m
 	}
 	key := l.next
 	l.next++
+	m.Cursor = key + 1
 	// A ChatMessage always encodes.
 	b, _ := json.Marshal(m)
 	l.store.Put(chatKey(key), b)
@@ -110,6 +133,55 @@ func (l *ChatLog) Append(m ChatMessage) {
 		delete(l.tail, key)
 		l.mu.Unlock()
 	})
+	return m
+}
+
+func (l *ChatLog) memory() int {
+	if l.Memory > 0 {
+		return l.Memory
+	}
+	return DefaultChatMemory
+}
+
+// After returns up to limit messages following the cursor, oldest first;
+// cursor 0 is before the first message. A page reads only what it returns,
+// whatever the size of the history.
+func (l *ChatLog) After(cursor uint64, limit int) ([]ChatMessage, error) {
+	return l.page(true, cursor, limit)
+}
+
+// Before returns up to limit messages preceding the cursor, oldest first;
+// cursor 0 is after the newest message.
+func (l *ChatLog) Before(cursor uint64, limit int) ([]ChatMessage, error) {
+	return l.page(false, cursor, limit)
+}
+
+func (l *ChatLog) page(forward bool, cursor uint64, limit int) ([]ChatMessage, error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	var n int
+	cursorAt := func(i int) uint64 { return l.msgs[i].Cursor }
+	if l.store == nil {
+		n = len(l.msgs)
+	} else {
+		n = len(l.keys)
+		cursorAt = func(i int) uint64 { return l.keys[i] + 1 }
+	}
+	var from, to int
+	if forward {
+		from = sort.Search(n, func(i int) bool { return cursorAt(i) > cursor })
+		to = min(n, from+limit)
+	} else {
+		to = n
+		if cursor > 0 {
+			to = sort.Search(n, func(i int) bool { return cursorAt(i) >= cursor })
+		}
+		from = max(0, to-limit)
+	}
+	if l.store == nil {
+		return append([]ChatMessage(nil), l.msgs[from:to]...), nil
+	}
+	return l.read(l.keys[from:to])
 }
 
 // Messages returns a copy of the log, oldest first.
@@ -119,7 +191,7 @@ func (l *ChatLog) Messages() []ChatMessage {
 	if l.store == nil {
 		return append([]ChatMessage(nil), l.msgs...)
 	}
-	out, err := l.read()
+	out, err := l.read(l.keys)
 	if err != nil {
 		// The store was readable at start; a failure now is the disk's.
 		return append(out, ChatMessage{Protocol: "node", Text: "[chat history unreadable: " + err.Error() + "]", Time: time.Now()})
@@ -127,46 +199,57 @@ func (l *ChatLog) Messages() []ChatMessage {
 	return out
 }
 
-// read is every message in order, from the tail or the store; l.mu is held.
-// It walks the stored messages once, in one transaction, beside the key
-// index (both are in key order): a key the store lacks is still in the
-// tail, and a stored key not in the index was retracted.
-func (l *ChatLog) read() ([]ChatMessage, error) {
-	out := make([]ChatMessage, 0, len(l.keys))
+// read is the messages of keys (a run of the index, in order), from the
+// tail or the store; l.mu is held. It walks the stored messages from the
+// first key once, in one transaction, beside keys (both are in key order):
+// a key the store lacks is still in the tail, and a stored key not in the
+// index was retracted.
+func (l *ChatLog) read(keys []uint64) ([]ChatMessage, error) {
+	out := make([]ChatMessage, 0, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
 	i := 0
-	err := l.store.ForEach([]byte{chatMessagePrefix}, func(sk, v []byte) error {
+	err := l.store.ForEachFrom([]byte{chatMessagePrefix}, chatKey(keys[0]), func(sk, v []byte) error {
 		if len(sk) != 9 {
 			return fmt.Errorf("chat history key %x: not a message key", sk)
 		}
 		k := binary.BigEndian.Uint64(sk[1:])
-		for ; i < len(l.keys) && l.keys[i] <= k; i++ {
-			if m, ok := l.tail[l.keys[i]]; ok {
+		for ; i < len(keys) && keys[i] <= k; i++ {
+			if m, ok := l.tail[keys[i]]; ok {
 				out = append(out, m)
 				continue
 			}
-			if l.keys[i] < k {
-				return fmt.Errorf("chat history key %x: missing", chatKey(l.keys[i]))
+			if keys[i] < k {
+				return fmt.Errorf("chat history key %x: missing", chatKey(keys[i]))
 			}
 			var m ChatMessage
 			if err := json.Unmarshal(v, &m); err != nil {
 				return fmt.Errorf("chat history key %x: %w", sk, err)
 			}
+			m.Cursor = k + 1
 			out = append(out, m)
+		}
+		if i == len(keys) {
+			return errStopWalk
 		}
 		return nil
 	})
-	if err != nil {
+	if err != nil && err != errStopWalk {
 		return out, err
 	}
-	for ; i < len(l.keys); i++ {
-		m, ok := l.tail[l.keys[i]]
+	for ; i < len(keys); i++ {
+		m, ok := l.tail[keys[i]]
 		if !ok {
-			return out, fmt.Errorf("chat history key %x: missing", chatKey(l.keys[i]))
+			return out, fmt.Errorf("chat history key %x: missing", chatKey(keys[i]))
 		}
 		out = append(out, m)
 	}
 	return out, nil
 }
+
+// errStopWalk ends a walk of the store once every wanted key was read.
+var errStopWalk = errors.New("walk done")
 
 // Len is the number of messages in the log.
 func (l *ChatLog) Len() int {
@@ -201,7 +284,7 @@ func (l *ChatLog) Retract(protocol, origin string, from, to uint32) int {
 		l.msgs = kept
 		return before - len(kept)
 	}
-	msgs, err := l.read()
+	msgs, err := l.read(l.keys)
 	if err != nil {
 		return 0
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"sync"
@@ -293,5 +294,30 @@ func TestLinesFollowedByAnotherEventAreFlushedAtOnce(t *testing.T) {
 			t.Fatalf("stdout %q while the node runs", out.String())
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// Without a store the log keeps the newest messages only; cursors go on.
+func TestChatLogInMemoryIsBounded(t *testing.T) {
+	l := &ChatLog{Memory: 100}
+	for i := range 1000 {
+		if m := l.Append(ChatMessage{Text: fmt.Sprint(i)}); m.Cursor != uint64(i+1) {
+			t.Fatalf("message %d got cursor %d", i, m.Cursor)
+		}
+	}
+	if n := l.Len(); n < 100 || n > 125 {
+		t.Fatalf("%d messages kept, want 100 to 125", n)
+	}
+	msgs := l.Messages()
+	if last := msgs[len(msgs)-1]; last.Cursor != 1000 || last.Text != "999" {
+		t.Fatalf("newest %+v", last)
+	}
+	page, err := l.Before(0, 10)
+	if err != nil || len(page) != 10 || page[0].Cursor != 991 {
+		t.Fatalf("newest page %+v, %v", page, err)
+	}
+	// What is no longer kept is simply not there.
+	if page, _ := l.Before(5, 10); len(page) != 0 {
+		t.Fatalf("page before a trimmed cursor: %+v", page)
 	}
 }

@@ -206,7 +206,7 @@ func (n *Node) Print(protocol string, lines ...string) {
 
 // Record appends m to the chat log and announces it.
 func (n *Node) Record(m ChatMessage) {
-	n.chat.Append(m)
+	m = n.chat.Append(m)
 	n.bus.Publish(Event{Kind: EventMessage, Protocol: m.Protocol, Message: &m})
 }
 

@@ -171,7 +171,14 @@ func (n *Namespace) Get(key []byte) (v []byte, err error) {
 
 // ForEach calls fn, in key order, for every committed key with prefix. The
 // slices are only valid during the call.
-func (n *Namespace) ForEach(prefix []byte, fn func(key, value []byte) error) (err error) {
+func (n *Namespace) ForEach(prefix []byte, fn func(key, value []byte) error) error {
+	return n.ForEachFrom(prefix, prefix, fn)
+}
+
+// ForEachFrom is ForEach from the first key at or after from: a page of a
+// long history is read without walking what comes before it. An error from
+// fn ends the walk and is returned.
+func (n *Namespace) ForEachFrom(prefix, from []byte, fn func(key, value []byte) error) (err error) {
 	defer n.s.recoverDamage(&err)
 	return n.s.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(n.name)
@@ -179,7 +186,7 @@ func (n *Namespace) ForEach(prefix []byte, fn func(key, value []byte) error) (er
 			return nil
 		}
 		c := b.Cursor()
-		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		for k, v := c.Seek(from); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 			if err := fn(k, v); err != nil {
 				return err
 			}

@@ -2,6 +2,7 @@ package gossiper
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -148,5 +149,66 @@ func TestStoreCommitsWhatIsHeldTogether(t *testing.T) {
 		if v, err := ns.Get([]byte(k)); err != nil || v == nil {
 			t.Fatalf("%s missing after the step committed (%v)", k, err)
 		}
+	}
+}
+
+// With a store, pages are read from the disk by cursor, around retracted
+// messages, before and after a reopen, and from the uncommitted tail.
+func TestChatLogPagesFromTheStore(t *testing.T) {
+	dir := t.TempDir()
+	s, err := OpenStore(dir, quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var l ChatLog
+	if err := l.Persist(s.Namespace("chat")); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 500; i++ {
+		l.Append(ChatMessage{Protocol: "peerster", Origin: "C", ID: uint32(i), Text: fmt.Sprint("m", i)})
+	}
+	l.Retract("peerster", "C", 100, 109)
+	texts := func(msgs []ChatMessage, err error) string {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, m := range msgs {
+			out = append(out, fmt.Sprintf("%d:%s", m.Cursor, m.Text))
+		}
+		return strings.Join(out, ",")
+	}
+	check := func(l *ChatLog) {
+		t.Helper()
+		if got := texts(l.After(97, 4)); got != "98:m98,99:m99,110:m110,111:m111" {
+			t.Errorf("After(97, 4) = %s", got)
+		}
+		if got := texts(l.Before(111, 3)); got != "98:m98,99:m99,110:m110" {
+			t.Errorf("Before(111, 3) = %s", got)
+		}
+		if got := texts(l.Before(0, 2)); got != "499:m499,500:m500" {
+			t.Errorf("Before(0, 2) = %s", got)
+		}
+		if got := texts(l.After(500, 10)); got != "" {
+			t.Errorf("After(500, 10) = %s", got)
+		}
+	}
+	check(&l) // part of it may still be in the tail
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = OpenStore(dir, quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var back ChatLog
+	if err := back.Persist(s.Namespace("chat")); err != nil {
+		t.Fatal(err)
+	}
+	check(&back)
+	if m := back.Append(ChatMessage{Text: "after reopen"}); m.Cursor != 501 {
+		t.Errorf("cursor after reopen %d, want 501", m.Cursor)
 	}
 }

@@ -932,3 +932,57 @@ func TestGUIMarksMessagesSpeakingAsUs(t *testing.T) {
 		t.Fatalf("page shows %q, want %q", marks, want)
 	}
 }
+
+// A long history is read a page at a time: the newest 200 messages first,
+// older pages as the reader scrolls up, new ones appended as they come; the
+// page never asks for the whole history.
+func TestGUIPagesALongHistory(t *testing.T) {
+	exe := requireChromium(t)
+	home := startGUINodes(t, "Pager")[0]
+	const total = 450
+	for i := 1; i <= total; i++ {
+		if r := doHTTP(t, "POST", home.url("/message"), "application/json", fmt.Sprintf(`{"text":"m%d"}`, i), nil); r.code != 200 {
+			t.Fatalf("POST message %d: %d %s", i, r.code, r.body)
+		}
+	}
+	tab := openPage(t, exe, "Pager", home.url("/"))
+	tab.waitChat("Pager", fmt.Sprint("m", total), waitTimeout)
+	count := func() int {
+		var n int
+		tab.eval(`document.querySelectorAll('#chat li.msg').length`, &n)
+		return n
+	}
+	if n := count(); n != 200 {
+		t.Fatalf("first load shows %d messages, want the newest 200", n)
+	}
+	scrollUp := func(want int, oldest string) {
+		t.Helper()
+		before := count()
+		tab.eval(`(c => { c.scrollTop = 0; c.dispatchEvent(new Event('scroll')); return true; })(document.getElementById('chat'))`, nil)
+		tab.waitFor(fmt.Sprintf("an older page after scrolling up from %d messages", before), waitTimeout, func() (bool, string) {
+			n := count()
+			return n > before, fmt.Sprintf("%d shown", n)
+		})
+		if n := count(); n != want {
+			t.Fatalf("%d shown after one scroll up, want %d", n, want)
+		}
+		var first string
+		tab.eval(`document.querySelector('#chat li.msg .text').textContent`, &first)
+		if first != oldest {
+			t.Fatalf("oldest shown %q, want %q", first, oldest)
+		}
+	}
+	scrollUp(400, "m51")
+	scrollUp(450, "m1")
+
+	sendClient(t, home.node, "newest")
+	tab.waitChat("Pager", "newest", waitTimeout)
+	if n := count(); n != total+1 {
+		t.Fatalf("%d shown after a new message, want %d", n, total+1)
+	}
+	var whole int
+	tab.eval(`performance.getEntriesByType('resource').filter(e => /\/message$/.test(e.name)).length`, &whole)
+	if whole != 0 {
+		t.Fatalf("the page fetched the whole history %d times", whole)
+	}
+}

@@ -113,8 +113,60 @@ func (s *server) postID(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.node.Identity())
 }
 
+// Page sizes of GET /message.
+const (
+	defaultPage = 100
+	maxPage     = 1000
+)
+
+// getMessages serves the whole chat, or with after, before or limit a page
+// of it: ?after=C&limit=N the N messages following cursor C (what a page
+// that shows C lacks), ?before=C&limit=N the N preceding C (older history),
+// ?limit=N the newest N.
 func (s *server) getMessages(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, nonNil(s.node.Chat().Messages()))
+	q := r.URL.Query()
+	if !q.Has("after") && !q.Has("before") && !q.Has("limit") {
+		writeJSON(w, http.StatusOK, nonNil(s.node.Chat().Messages()))
+		return
+	}
+	var after, before uint64
+	limit := defaultPage
+	for _, p := range []struct {
+		name string
+		dst  *uint64
+	}{{"after", &after}, {"before", &before}} {
+		if v := q.Get(p.name); q.Has(p.name) {
+			n, err := strconv.ParseUint(v, 10, 64)
+			if err != nil {
+				writeError(w, http.StatusBadRequest, fmt.Errorf("%s=%q: want a cursor, a whole number", p.name, v))
+				return
+			}
+			*p.dst = n
+		}
+	}
+	if q.Has("after") && q.Has("before") {
+		writeError(w, http.StatusBadRequest, errors.New("after and before: ask for one direction at a time"))
+		return
+	}
+	if v := q.Get("limit"); q.Has("limit") {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxPage {
+			writeError(w, http.StatusBadRequest, fmt.Errorf("limit=%q: want 1 to %d", v, maxPage))
+			return
+		}
+		limit = n
+	}
+	read := s.node.Chat().Before
+	cursor := before
+	if q.Has("after") {
+		read, cursor = s.node.Chat().After, after
+	}
+	msgs, err := read(cursor, limit)
+	if err != nil {
+		s.fail(w, "read the chat history", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, nonNil(msgs))
 }
 
 func (s *server) postMessage(w http.ResponseWriter, r *http.Request) {

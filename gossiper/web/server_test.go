@@ -121,7 +121,7 @@ func TestGetEndpointsAnswerAsTheInterfaceSays(t *testing.T) {
 	node.Record(gossiper.ChatMessage{Protocol: "peerster", Origin: "B", ID: 1, Text: "hi", From: "127.0.0.1:5001", Time: time.Unix(1795238500, 0).UTC()})
 	for path, want := range map[string]string{
 		"/id":      `{"name":"A","gossipAddr":"127.0.0.1:5000","digitAddr":"127.0.0.1:5000"}`,
-		"/message": `[{"protocol":"peerster","origin":"B","id":1,"text":"hi","from":"127.0.0.1:5001","time":"2026-11-21T05:21:40Z"}]`,
+		"/message": `[{"protocol":"peerster","origin":"B","id":1,"text":"hi","from":"127.0.0.1:5001","time":"2026-11-21T05:21:40Z","cursor":1}]`,
 		"/node":    `["127.0.0.1:5001","127.0.0.1:5002"]`,
 		"/digits":  `[{"addr":"127.0.0.1:7001","time":1700000000,"digit":4}]`,
 		"/links":   `[{"protocol":"p2p","peer":"123","addr":"127.0.0.1:8080","alive":true}]`,
@@ -245,7 +245,7 @@ func TestEventsStreamMessagesPeersDigitsAndNames(t *testing.T) {
 	node.Publish(gossiper.Event{Kind: gossiper.EventDigit, Digit: &messages.DigitEntry{Addr: "127.0.0.1:7001", Time: 5, Digit: 9}})
 	node.Rename("Z")
 	want := []string{
-		"event: message", `data: {"protocol":"peerster","origin":"B","id":2,"text":"\u003cimg src=x onerror=alert(1)\u003e","from":"","time":"0001-01-01T00:00:00Z"}`,
+		"event: message", `data: {"protocol":"peerster","origin":"B","id":2,"text":"\u003cimg src=x onerror=alert(1)\u003e","from":"","time":"0001-01-01T00:00:00Z","cursor":1}`,
 		"event: peers", `data: ["127.0.0.1:5001"]`,
 		"event: digit", `data: {"addr":"127.0.0.1:7001","time":5,"digit":9}`,
 		"event: name", `data: {"name":"Z"}`,
@@ -297,5 +297,53 @@ func TestAStalledEventsClientNeverHoldsUpTheNode(t *testing.T) {
 	// The API still answers meanwhile.
 	if r := do(t, srv, "GET", "/id", "", "", nil); r.status != 200 {
 		t.Fatalf("GET /id: %d", r.status)
+	}
+}
+
+// GET /message pages by cursor: after a cursor, before one, or the newest.
+func TestMessagePages(t *testing.T) {
+	srv, node, _ := newTestServer(t)
+	for i := 1; i <= 250; i++ {
+		node.Record(gossiper.ChatMessage{Protocol: "peerster", Origin: "B", ID: uint32(i), Text: fmt.Sprint("m", i)})
+	}
+	page := func(query string) []gossiper.ChatMessage {
+		t.Helper()
+		r := do(t, srv, "GET", "/message?"+query, "", "", nil)
+		if r.status != 200 {
+			t.Fatalf("GET /message?%s: %d %s", query, r.status, r.body)
+		}
+		var msgs []gossiper.ChatMessage
+		if err := json.Unmarshal([]byte(r.body), &msgs); err != nil {
+			t.Fatal(err)
+		}
+		return msgs
+	}
+	span := func(msgs []gossiper.ChatMessage) string {
+		if len(msgs) == 0 {
+			return "none"
+		}
+		return fmt.Sprintf("%d..%d (%d)", msgs[0].Cursor, msgs[len(msgs)-1].Cursor, len(msgs))
+	}
+	for query, want := range map[string]string{
+		"limit=10":            "241..250 (10)",
+		"after=0&limit=5":     "1..5 (5)",
+		"after=245":           "246..250 (5)",
+		"after=250":           "none",
+		"before=101&limit=50": "51..100 (50)",
+		"before=3":            "1..2 (2)",
+		"limit=1000":          "1..250 (250)",
+		"after=100":           "101..200 (100)",
+	} {
+		if got := span(page(query)); got != want {
+			t.Errorf("GET /message?%s: %s, want %s", query, got, want)
+		}
+	}
+	if m := page("after=41&limit=1"); m[0].Text != "m42" {
+		t.Errorf("after=41: %+v", m[0])
+	}
+	for _, bad := range []string{"after=-1", "after=x", "limit=0", "limit=1001", "after=1&before=5", "before=1.5"} {
+		if r := do(t, srv, "GET", "/message?"+bad, "", "", nil); r.status != 400 || !strings.Contains(r.body, "error") {
+			t.Errorf("GET /message?%s: %d %s, want 400 with an error", bad, r.status, r.body)
+		}
 	}
 }

@@ -158,28 +158,106 @@
     for (const n of nodes) list.append(el("li", null, n));
   }
 
-  // The chat log only grows, so we append what is new. If what we showed is
-  // no longer a prefix of the answer (the server trimmed or restarted), we
-  // rebuild the whole list.
-  const msgKey = (m) => [m.protocol, m.origin, m.id, m.time, m.text, !!m.suspect].join("\u0000");
-  let chatKeys = [];
+  // The chat is read a page at a time by cursor (every message has one, and
+  // they only grow): the newest PAGE messages first, what follows the last
+  // one shown as it arrives (the event carries it), and older pages when the
+  // reader scrolls to the top. Nothing ever fetches the whole history.
+  const PAGE = 200;
+  let firstCursor = 0, lastCursor = 0;   // the oldest and newest shown; 0 before the first load
+  let olderDone = false;                 // the oldest message is shown
   let stickToBottom = true;              // first load and own sends jump to the newest message
-  function renderChat(msgs) {
+
+  function atBottom(list) { return list.scrollHeight - list.scrollTop - list.clientHeight < 40; }
+
+  // showNewest replaces the list with the newest page.
+  function showNewest(msgs) {
     if (!Array.isArray(msgs)) return;
     const list = $("chat");
-    const keys = msgs.map(msgKey);
-    const n = chatKeys.length;
-    if (keys.length < n || (n > 0 && (keys[0] !== chatKeys[0] || keys[n - 1] !== chatKeys[n - 1]))) {
-      list.textContent = "";
-      chatKeys = [];
+    list.textContent = "";
+    firstCursor = lastCursor = 0;
+    olderDone = msgs.length < PAGE;
+    appendChat(msgs);
+    list.scrollTop = list.scrollHeight;
+  }
+
+  // appendChat adds messages newer than the last one shown; it follows them
+  // only if the reader was already at the bottom.
+  function appendChat(msgs) {
+    if (!Array.isArray(msgs)) return;
+    const list = $("chat");
+    const follow = atBottom(list) || stickToBottom;
+    for (const m of msgs) {
+      if (m.cursor <= lastCursor) continue;
+      list.append(messageItem(m));
+      if (!firstCursor) firstCursor = m.cursor;
+      lastCursor = m.cursor;
     }
-    if (keys.length === chatKeys.length) return;
-    // Follow new messages only if the reader was already at the bottom.
-    const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
-    for (let i = chatKeys.length; i < msgs.length; i++) list.append(messageItem(msgs[i]));
-    chatKeys = keys;
-    if (atBottom || stickToBottom) list.scrollTop = list.scrollHeight;
+    if (follow) list.scrollTop = list.scrollHeight;
     stickToBottom = false;
+  }
+
+  // prependChat adds an older page above, keeping what the reader sees in
+  // place.
+  function prependChat(msgs) {
+    if (!Array.isArray(msgs)) return;
+    const list = $("chat");
+    if (msgs.length < PAGE) olderDone = true;
+    const older = msgs.filter((m) => m.cursor < firstCursor);
+    if (!older.length) return;
+    const height = list.scrollHeight;
+    list.prepend(...older.map(messageItem));
+    firstCursor = older[0].cursor;
+    list.scrollTop += list.scrollHeight - height;
+  }
+
+  // Loaders fold calls made while one is in flight into one more, like
+  // refresher, and report reachability.
+  function loader(run) {
+    let busy = false, again = false;
+    return async function load() {
+      if (busy) { again = true; return; }
+      busy = true;
+      try {
+        do {
+          again = false;
+          try {
+            await run();
+            if (!reachable) { reachable = true; setConn(); }
+          } catch (e) {
+            if (reachable) { reachable = false; setConn(); }
+          }
+        } while (again);
+      } finally {
+        busy = false;
+      }
+    };
+  }
+  const loadNewest = loader(async () => showNewest(await request("GET", "/message?limit=" + PAGE)));
+  const loadNewer = loader(async () => {
+    if (!lastCursor) { showNewest(await request("GET", "/message?limit=" + PAGE)); return; }
+    for (;;) {
+      const msgs = await request("GET", "/message?after=" + lastCursor + "&limit=" + PAGE);
+      appendChat(msgs);
+      if (!Array.isArray(msgs) || msgs.length < PAGE) return;
+    }
+  });
+  // Scroll events come in bursts; one at the top loads one page, and the
+  // page it adds moves the reader away from the top.
+  const loadOlder = loader(async () => {
+    if (olderDone || !firstCursor || $("chat").scrollTop >= 80) return;
+    prependChat(await request("GET", "/message?before=" + firstCursor + "&limit=" + PAGE));
+  });
+  $("chat").addEventListener("scroll", () => { if ($("chat").scrollTop < 80) loadOlder(); });
+
+  // onMessage shows the message an event carries when it is the next one;
+  // after a gap (events are dropped when a tab falls behind) it asks for
+  // what it missed.
+  function onMessage(ev) {
+    let m = null;
+    try { m = JSON.parse(ev.data); } catch (e) { /* fall back to asking */ }
+    if (m && lastCursor && m.cursor === lastCursor + 1) appendChat([m]);
+    else if (!m || m.cursor > lastCursor) loadNewer();
+    else loadNewest();                   // cursors start again: the node restarted without its history
   }
 
   function messageItem(m) {
@@ -239,7 +317,7 @@
   }
 
   const refreshId = refresher("/id", renderId);
-  const refreshChat = refresher("/message", renderChat);
+  const refreshChat = loadNewer;
   const refreshNodes = refresher("/node", renderNodes);
   const refreshDigits = refresher("/digits", renderDigits);
   const refreshLinks = refresher("/links", renderLinks);
@@ -269,7 +347,9 @@
       stopPolling();
       mode = "live";
       setConn();
-      refreshAll();                      // catch up on what happened while we were not listening
+      // Catch up on what happened while we were not listening; the chat
+      // from its newest page, in case the node restarted meanwhile.
+      refreshId(); refreshPeers(); refreshDigits(); loadNewest();
     };
     es.onerror = () => {
       // The browser's built-in retry is silent and gives up for good on an
@@ -280,8 +360,8 @@
       startPolling();
       if (!retryTimer) retryTimer = setTimeout(connect, RETRY_MS);
     };
-    es.addEventListener("message", refreshChat);
-    es.addEventListener("retract", refreshChat);
+    es.addEventListener("message", onMessage);
+    es.addEventListener("retract", loadNewest);
     // peers events may concern any protocol; /node (the PEERS list) and
     // /links are authoritative, so re-fetch them rather than trusting the
     // event data.

@@ -416,7 +416,6 @@ func run(args []string) int {
 		}
 		node.Register(w)
 	}
-	var p2pIdentity string
 	if opts.p2pAddr != "" {
 		var cert tls.Certificate
 		if opts.p2pKey != "" {
@@ -441,16 +440,12 @@ func run(args []string) int {
 			return 1
 		}
 		node.Register(m)
-		p2pIdentity = strconv.FormatUint(m.Identity(), 10)
 	}
 	if opts.bridge {
 		node.EnableBridge()
 	}
 
-	node.SetIdentity(gossiper.Identity{
-		Name: opts.name, GossipAddr: tr.LocalAddr().String(), DigitAddr: opts.digitAddr, WhisperAddr: opts.whisperAddr,
-		P2PAddr: opts.p2pAddr, P2PIdentity: p2pIdentity,
-	})
+	node.SetName(opts.name)
 	if opts.guiPort != 0 {
 		ln, err := net.Listen("tcp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(int(opts.guiPort))))
 		switch {

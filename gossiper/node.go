@@ -4,7 +4,9 @@
 package gossiper
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -81,16 +83,63 @@ type DigitTable interface {
 	Entries() []messages.DigitEntry
 }
 
-// Identity is what the node answers to: its name and addresses.
+// Identity is what the node answers to: its name, and what each running
+// protocol says identifies it there (IdentityReporter), in the order the
+// protocols were registered.
 type Identity struct {
-	Name       string `json:"name"`
-	GossipAddr string `json:"gossipAddr"`
-	DigitAddr  string `json:"digitAddr"`
-	// WhisperAddr is empty when the whispernet is off.
-	WhisperAddr string `json:"whisperAddr,omitempty"`
-	// P2PAddr and P2PIdentity are empty when the p2p-gossip mesh is off.
-	P2PAddr     string `json:"p2pAddr,omitempty"`
-	P2PIdentity string `json:"p2pIdentity,omitempty"`
+	Name   string
+	Fields []IdentityField
+}
+
+// IdentityField is one thing a protocol reports about the node: Key names
+// it in GET /id (gossipAddr, p2pIdentity…), Label on the page.
+type IdentityField struct {
+	Protocol string `json:"protocol"`
+	Key      string `json:"key"`
+	Label    string `json:"label"`
+	Value    string `json:"value"`
+}
+
+// IdentityReporter is a protocol that identifies the node in its own terms:
+// an address, a key. The fields are read whenever GET /id is asked.
+type IdentityReporter interface {
+	IdentityFields() []IdentityField
+}
+
+// MarshalJSON writes the name, each field under its key (so a client reads
+// id.gossipAddr), and the fields as a list for a page that shows them all.
+func (id Identity) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteString(`{"name":`)
+	if err := appendJSON(&b, id.Name); err != nil {
+		return nil, err
+	}
+	for _, f := range id.Fields {
+		b.WriteByte(',')
+		if err := appendJSON(&b, f.Key); err != nil {
+			return nil, err
+		}
+		b.WriteByte(':')
+		if err := appendJSON(&b, f.Value); err != nil {
+			return nil, err
+		}
+	}
+	b.WriteString(`,"fields":`)
+	fields := id.Fields
+	if fields == nil {
+		fields = []IdentityField{}
+	}
+	if err := appendJSON(&b, fields); err != nil {
+		return nil, err
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+func appendJSON(b *bytes.Buffer, v any) error {
+	j, err := json.Marshal(v)
+	b.Write(j)
+	return err
 }
 
 // Host is what a protocol needs from the node: somewhere to print protocol
@@ -121,7 +170,7 @@ type Node struct {
 	metrics *Metrics
 
 	idMu sync.Mutex
-	id   Identity
+	name string
 }
 
 // NewNode returns a node with no protocols.
@@ -138,18 +187,27 @@ func (n *Node) Events() *Bus { return n.bus }
 // Chat is the node's chat log.
 func (n *Node) Chat() *ChatLog { return n.chat }
 
-// SetIdentity records the node's name and addresses; call it before Run.
-func (n *Node) SetIdentity(id Identity) {
+// SetName records the node's name; call it before Run.
+func (n *Node) SetName(name string) {
 	n.idMu.Lock()
-	n.id = id
+	n.name = name
 	n.idMu.Unlock()
 }
 
 // Identity is the node's current name and addresses.
 func (n *Node) Identity() Identity {
 	n.idMu.Lock()
-	defer n.idMu.Unlock()
-	return n.id
+	id := Identity{Name: n.name}
+	n.idMu.Unlock()
+	for _, p := range n.protocols {
+		if r, ok := p.(IdentityReporter); ok {
+			for _, f := range r.IdentityFields() {
+				f.Protocol = p.Name()
+				id.Fields = append(id.Fields, f)
+			}
+		}
+	}
+	return id
 }
 
 // Peers is the peer list of the first protocol that has one, in its order.
@@ -296,7 +354,7 @@ func (n *Node) Rename(name string) error {
 	err := dispatch(n, "change the name", func(r Renamer) error { return r.Rename(name) })
 	if err == nil {
 		n.idMu.Lock()
-		n.id.Name = name
+		n.name = name
 		n.idMu.Unlock()
 		n.bus.Publish(Event{Kind: EventName, Name: name})
 	}

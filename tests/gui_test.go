@@ -435,7 +435,7 @@ func TestGUIInChromium(t *testing.T) {
 			chromedp.WaitVisible("#chat-input", chromedp.ByQuery),
 		)
 		p.tab.waitFor("the ID box filled in", waitTimeout, func() (bool, string) {
-			got := [3]string{p.tab.text("#id-name"), p.tab.text("#id-gossip"), p.tab.text("#id-digit")}
+			got := [3]string{p.tab.text("#id-name"), p.tab.text("#id-gossipAddr"), p.tab.text("#id-digitAddr")}
 			return got == [3]string{p.n.name, p.n.gossip.String(), p.n.digitAddr}, fmt.Sprintf("%q", got)
 		})
 		p.tab.waitFor("the peer in #nodes", waitTimeout, func() (bool, string) {
@@ -842,9 +842,10 @@ func TestGUIShowsWhisperAndMeshPeers(t *testing.T) {
 	waitFor(t, "mesh up", convergeTimeout, func() bool { return aliveLinks(t, home) == 1 })
 
 	tab := openPage(t, exe, "Home", fmt.Sprintf("http://127.0.0.1:%d/", home.guiPort))
-	tab.waitFor("the whisper address", waitTimeout, func() (bool, string) {
-		s := tab.text("#id-whisper")
-		return s == home.whisperAddr, s
+	homeID := home.identity(t)
+	tab.waitFor("the whisper and mesh addresses and the mesh identity", waitTimeout, func() (bool, string) {
+		got := [3]string{tab.text("#id-whisperAddr"), tab.text("#id-p2pAddr"), tab.text("#id-p2pIdentity")}
+		return got == [3]string{home.whisperAddr, home.p2pAddr, homeID} && homeID != "", fmt.Sprintf("%q", got)
 	})
 
 	sendClient(t, away.node, "to_both_networks")

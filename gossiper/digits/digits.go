@@ -66,6 +66,11 @@ func New(cfg Config, ln net.Listener, host gossiper.Host) (*Digits, error) {
 // Name implements gossiper.Protocol.
 func (d *Digits) Name() string { return ProtocolName }
 
+// IdentityFields implements gossiper.IdentityReporter.
+func (d *Digits) IdentityFields() []gossiper.IdentityField {
+	return []gossiper.IdentityField{{Key: "digitAddr", Label: "digit gossip address (TCP)", Value: d.cfg.Self}}
+}
+
 // Run serves the table and pulls a random node every PullEvery until ctx is
 // cancelled or the listener fails; then it closes the listener and every
 // connection, and waits for its goroutines.

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -123,6 +124,15 @@ func (p *P2P) Name() string { return ProtocolName }
 
 // Identity is our identity, as peers print it in decimal.
 func (p *P2P) Identity() uint64 { return p.self }
+
+// IdentityFields implements gossiper.IdentityReporter: the mesh address and
+// the identity other mesh nodes know us by.
+func (p *P2P) IdentityFields() []gossiper.IdentityField {
+	return []gossiper.IdentityField{
+		{Key: "p2pAddr", Label: "mesh address (TLS)", Value: p.ln.Addr().String()},
+		{Key: "p2pIdentity", Label: "mesh identity", Value: strconv.FormatUint(p.self, 10)},
+	}
+}
 
 // Run accepts and dials peers, heartbeats and gossips until ctx is
 // cancelled; then it closes the listener and every connection and waits

@@ -131,6 +131,11 @@ func New(cfg Config, tr Transport, host gossiper.Host) (*Gossiper, error) {
 // Name implements gossiper.Protocol.
 func (g *Gossiper) Name() string { return ProtocolName }
 
+// IdentityFields implements gossiper.IdentityReporter.
+func (g *Gossiper) IdentityFields() []gossiper.IdentityField {
+	return []gossiper.IdentityField{{Key: "gossipAddr", Label: "gossip address (UDP)", Value: g.self.String()}}
+}
+
 // Addr is the gossip address.
 func (g *Gossiper) Addr() netip.AddrPort { return g.self }
 

@@ -30,7 +30,13 @@ type fakeProtocol struct {
 	commands []string
 }
 
-func (f *fakeProtocol) Name() string                  { return "fake" }
+func (f *fakeProtocol) Name() string { return "fake" }
+func (f *fakeProtocol) IdentityFields() []gossiper.IdentityField {
+	return []gossiper.IdentityField{
+		{Key: "gossipAddr", Label: "gossip address", Value: "127.0.0.1:5000"},
+		{Key: "digitAddr", Label: "digit address", Value: "127.0.0.1:5000"},
+	}
+}
 func (f *fakeProtocol) Run(ctx context.Context) error { <-ctx.Done(); return nil }
 func (f *fakeProtocol) Say(text string) error {
 	f.mu.Lock()
@@ -81,7 +87,7 @@ func newTestServer(t *testing.T) (*httptest.Server, *gossiper.Node, *fakeProtoco
 	node := gossiper.NewNode(log)
 	p := &fakeProtocol{}
 	node.Register(p)
-	node.SetIdentity(gossiper.Identity{Name: "A", GossipAddr: "127.0.0.1:5000", DigitAddr: "127.0.0.1:5000"})
+	node.SetName("A")
 	srv := httptest.NewServer(Handler(node, log))
 	t.Cleanup(srv.Close)
 	return srv, node, p
@@ -120,7 +126,9 @@ func TestGetEndpointsAnswerAsTheInterfaceSays(t *testing.T) {
 	p.peers = []string{"127.0.0.1:5001", "127.0.0.1:5002"}
 	node.Record(gossiper.ChatMessage{Protocol: "peerster", Origin: "B", ID: 1, Text: "hi", From: "127.0.0.1:5001", Time: time.Unix(1795238500, 0).UTC()})
 	for path, want := range map[string]string{
-		"/id":      `{"name":"A","gossipAddr":"127.0.0.1:5000","digitAddr":"127.0.0.1:5000"}`,
+		"/id": `{"name":"A","gossipAddr":"127.0.0.1:5000","digitAddr":"127.0.0.1:5000","fields":[` +
+			`{"protocol":"fake","key":"gossipAddr","label":"gossip address","value":"127.0.0.1:5000"},` +
+			`{"protocol":"fake","key":"digitAddr","label":"digit address","value":"127.0.0.1:5000"}]}`,
 		"/message": `[{"protocol":"peerster","origin":"B","id":1,"text":"hi","from":"127.0.0.1:5001","time":"2026-11-21T05:21:40Z","cursor":1}]`,
 		"/node":    `["127.0.0.1:5001","127.0.0.1:5002"]`,
 		"/digits":  `[{"addr":"127.0.0.1:7001","time":1700000000,"digit":4}]`,

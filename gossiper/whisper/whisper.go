@@ -96,6 +96,11 @@ func New(cfg Config, ln net.Listener, host gossiper.Host) (*Whisper, error) {
 // Name implements gossiper.Protocol.
 func (w *Whisper) Name() string { return ProtocolName }
 
+// IdentityFields implements gossiper.IdentityReporter.
+func (w *Whisper) IdentityFields() []gossiper.IdentityField {
+	return []gossiper.IdentityField{{Key: "whisperAddr", Label: "whispernet address (TCP)", Value: w.self}}
+}
+
 // Addr is our address as it goes into our messages.
 func (w *Whisper) Addr() string { return w.self }
 

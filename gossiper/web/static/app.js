@@ -137,9 +137,16 @@
   function renderId(id) {
     if (!id || typeof id !== "object") return;
     $("id-name").textContent = id.name || "";
-    $("id-gossip").textContent = id.gossipAddr || "off";
-    $("id-digit").textContent = id.digitAddr || "off";
-    $("id-whisper").textContent = id.whisperAddr || "off";
+    // Every running protocol's fields, in its own words: a protocol the
+    // page knows nothing of shows up here too.
+    const list = $("id-list");
+    while (list.children.length > 2) list.lastElementChild.remove();
+    for (const f of Array.isArray(id.fields) ? id.fields : []) {
+      const dd = el("dd", null, f.value);
+      dd.id = "id-" + f.key;
+      dd.dataset.protocol = f.protocol;
+      list.append(el("dt", null, f.label), dd);
+    }
     if ((id.digitAddr || "") !== digitAddr) {
       digitAddr = id.digitAddr || "";
       refreshDigits();                   // re-mark the own row

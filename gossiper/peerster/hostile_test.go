@@ -109,9 +109,9 @@ func TestSimpleMessageCannotInjectAPeer(t *testing.T) {
 	a := newFakePeer(t, n, peerA)
 	g, rec := startGossiper(t, n, us, Config{Name: "G", Clock: newFakeClock(), Rand: heads()})
 	a.send(g.Addr(), &messages.GossipPacket{Simple: &messages.SimpleMessage{OriginalName: "Spoof", RelayPeerAddr: "10.99.0.1:5000", Contents: "x"}})
-	// The line shows the relay named, as 2018 nodes printed it; only the
-	// source becomes a peer.
-	rec.WaitLine(t, "SIMPLE MESSAGE origin Spoof from 10.99.0.1:5000 contents x", 5*time.Second)
+	// The line shows the source, not the relay named; only the source
+	// becomes a peer.
+	rec.WaitLine(t, "SIMPLE MESSAGE origin Spoof from 127.0.0.1:5001 contents x", 5*time.Second)
 	if got := g.Peers(); !slices.Equal(got, []string{peerA}) {
 		t.Fatalf("peers %v, want only the source %s", got, peerA)
 	}

@@ -97,7 +97,7 @@ func TestPacketWithSeveralFieldsIsHandledFieldByField(t *testing.T) {
 	}
 
 	a.sendRaw(g.Addr(), studentFixture(t, "ledz96_simple_rumor_status.hex"))
-	rec.WaitLine(t, "SIMPLE MESSAGE origin h5s from 127.0.0.1:6001 contents simple part", 5*time.Second)
+	rec.WaitLine(t, "SIMPLE MESSAGE origin h5s from 127.0.0.1:5001 contents simple part", 5*time.Second)
 	rec.WaitLine(t, "RUMOR origin h5sr from 127.0.0.1:5001 ID 1 contents simple+rumor", 5*time.Second)
 	rec.WaitLine(t, "STATUS from 127.0.0.1:5001 peer h5two nextID 1", 5*time.Second)
 	lines := strings.Join(rec.Lines(), "\n")
@@ -114,12 +114,15 @@ func TestPacketWithSeveralFieldsIsHandledFieldByField(t *testing.T) {
 }
 
 // The 4,096-byte datagram of nt1m/Peerster: the packet, then zero bytes.
+// nt1m forwards what it received without rewriting RelayPeerAddr (here
+// 127.0.0.1:6002, the node before it): the line names nt1m, which sent it,
+// as the course's test_1 wants of a ring.
 func TestTrailingZeroBytesAreIgnored(t *testing.T) {
 	n := NewMemNetwork(1)
 	a := newFakePeer(t, n, peerA)
 	g, rec := startGossiper(t, n, us, Config{Name: "G", Simple: true, Clock: newFakeClock(), Rand: heads()})
 	a.sendRaw(g.Addr(), studentFixture(t, "nt1m_simple_fwd_4096.hex"))
-	rec.WaitLine(t, "SIMPLE MESSAGE origin h5s from 127.0.0.1:6002 contents from L2", 5*time.Second)
+	rec.WaitLine(t, "SIMPLE MESSAGE origin h5s from 127.0.0.1:5001 contents from L2", 5*time.Second)
 }
 
 func studentFixture(t *testing.T, name string) []byte {

@@ -25,13 +25,18 @@ func (g *Gossiper) sayBroadcast(text string, fromClient bool) error {
 	return nil
 }
 
-// handleSimple follows the handout: print the relay (RelayPeerAddr, as
-// 2018 nodes printed it) and forward to every peer but the relay, with
-// ourselves as relay. The peer learned is the address the packet came from,
-// never the address written in it: honest nodes send from the address they
-// name, and anyone else could name any address to point our traffic at it.
-// The originator prints its own message when it comes back round a ring but
-// does not forward it again, or it would circle for ever.
+// handleSimple follows the handout: print who relayed the message to us and
+// forward it to every peer but the relay, with ourselves as relay.
+//
+// The relay printed is the address the packet came from. Honest nodes send
+// from the address they write in RelayPeerAddr, and 2018 nodes printed that
+// field, but nt1m/Peerster forwards the bytes it received without rewriting
+// it: our nodes next to it printed the relay before it, and failed the
+// course's test_1 check, which wants the predecessor. The peer learned is the
+// source too, never the address written in the packet: anyone could name
+// any address there to point our traffic at it. The originator prints its
+// own message when it comes back round a ring but does not forward it again,
+// or it would circle for ever.
 func (g *Gossiper) handleSimple(from netip.AddrPort, m *messages.SimpleMessage) {
 	g.heardFrom(from)
 	relay, err := messages.ParsePeerAddr(m.RelayPeerAddr)
@@ -39,11 +44,11 @@ func (g *Gossiper) handleSimple(from netip.AddrPort, m *messages.SimpleMessage) 
 		g.rateLog.Debug(g.log.WithField("peer", from).WithError(err), "simple message relay unusable; using the source address")
 		relay = from
 	}
-	g.print(simpleLine(m, relay.String()), peersLine(g.peers))
+	g.print(simpleLine(m, from.String()), peersLine(g.peers))
 	if m.OriginalName == g.name {
 		return
 	}
-	g.record(m.OriginalName, 0, m.Contents, relay.String(), false)
+	g.record(m.OriginalName, 0, m.Contents, from.String(), false)
 	fwd := &messages.SimpleMessage{OriginalName: m.OriginalName, RelayPeerAddr: g.self.String(), Contents: m.Contents}
 	b, err := messages.EncodePacket(&messages.GossipPacket{Simple: fwd})
 	if err != nil {

@@ -1,6 +1,7 @@
 package messages
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 
@@ -84,6 +85,27 @@ func EncodePacket(p *GossipPacket) ([]byte, error) {
 	return b, nil
 }
 
+// decodePadded decodes a packet followed by zero bytes. Pairs of zero bytes
+// read as empty fields, but after an odd number the last is a key without
+// its value, and the library fails: nt1m/Peerster forwards its whole
+// 4,096-byte read buffer, and a packet of odd length came out of it
+// undecodable. A packet itself ends with at most one zero byte (a zero
+// length or value, after its key, which is never zero), so the packet is
+// what remains without the zeros, with one of them given back or not.
+func decodePadded(b []byte) *GossipPacket {
+	trimmed := bytes.TrimRight(b, "\x00")
+	if len(trimmed) == len(b) || len(trimmed) == 0 {
+		return nil
+	}
+	for _, cand := range [][]byte{b[:len(trimmed)+1], trimmed} {
+		p := &GossipPacket{}
+		if protobuf.Decode(cand, p) == nil {
+			return p
+		}
+	}
+	return nil
+}
+
 // DecodePacket decodes one datagram into a fresh packet. Unknown fields are
 // skipped by the library, so a packet of a later course version that carries
 // only, say, a Private message comes back as ErrEmptyPacket rather than as
@@ -96,7 +118,9 @@ func DecodePacket(b []byte) (*GossipPacket, error) {
 	}
 	p := &GossipPacket{}
 	if err := protobuf.Decode(b, p); err != nil {
-		return nil, fmt.Errorf("decode packet of %d bytes: %w", len(b), err)
+		if p = decodePadded(b); p == nil {
+			return nil, fmt.Errorf("decode packet of %d bytes: %w", len(b), err)
+		}
 	}
 	if p.Fields() == 0 {
 		return nil, fmt.Errorf("decode packet of %d bytes: %w", len(b), ErrEmptyPacket)

@@ -162,3 +162,34 @@ func describe(p *GossipPacket) string {
 	}
 	return "empty"
 }
+
+// nt1m forwards its whole 4,096-byte read buffer. After a packet of odd
+// length the zeros are odd too, and the last one is a key without a value:
+// every such packet decodes all the same, including ones that end in a zero
+// byte of their own.
+func TestPacketsFollowedByAnyNumberOfZeroBytes(t *testing.T) {
+	packets := []*GossipPacket{
+		{Simple: &SimpleMessage{OriginalName: "E", RelayPeerAddr: "127.0.0.1:5004", Contents: "Weather_is_clear"}},
+		{Simple: &SimpleMessage{OriginalName: "h5s", RelayPeerAddr: "127.0.0.1:6002", Contents: "from L2"}},
+		{Status: &StatusPacket{}},
+		{Simple: &SimpleMessage{}},
+		{Rumor: &RumorMessage{Origin: "vq", ID: 0, Text: ""}},
+		{Status: &StatusPacket{Want: []PeerStatus{{"A", 0}}}},
+	}
+	for _, p := range packets {
+		b, err := EncodePacket(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, pad := range []int{0, 1, 2, 3, 4063, 4064, 4096 - len(b)} {
+			wire := append(append([]byte{}, b...), make([]byte, pad)...)
+			got, err := DecodePacket(wire)
+			if err != nil {
+				t.Fatalf("%x and %d zero bytes: %v", b, pad, err)
+			}
+			if !reflect.DeepEqual(got, p) {
+				t.Fatalf("%x and %d zero bytes: decoded %s, want %s", b, pad, describe(got), describe(p))
+			}
+		}
+	}
+}

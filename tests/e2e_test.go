@@ -353,6 +353,11 @@ func TestFixtureReplay(t *testing.T) {
 	waitLine(t, n, exactLine("SIMPLE MESSAGE origin h5s from "+r+" contents simple part"), waitTimeout)
 	waitLine(t, n, exactLine("RUMOR origin h5sr from "+r+" ID 1 contents simple+rumor"), waitTimeout)
 	waitLine(t, n, exactLine("STATUS from "+r+" peer h5two nextID 1"), waitTimeout)
+	// nt1m forwards its 4,096-byte read buffer: a packet of odd length
+	// leaves an odd number of zero bytes after it.
+	odd := encode(t, &messages.GossipPacket{Simple: &messages.SimpleMessage{OriginalName: "E", RelayPeerAddr: "127.0.0.1:5004", Contents: "Weather_is_clear"}})
+	raw.send(t, n.gossip, append(odd, make([]byte, 4096-len(odd))...))
+	waitLine(t, n, exactLine("SIMPLE MESSAGE origin E from "+r+" contents Weather_is_clear"), waitTimeout)
 	checkStdoutGrammar(t, n)
 }
 

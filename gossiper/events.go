@@ -3,8 +3,6 @@ package gossiper
 import (
 	"sync"
 	"sync/atomic"
-
-	"github.com/peerster-chat/Peerster/messages"
 )
 
 // EventKind says what an Event carries.
@@ -19,8 +17,9 @@ const (
 	EventPeers
 	// EventName carries the node's new name.
 	EventName
-	// EventDigit carries a digit table entry that changed.
-	EventDigit
+	// EventUpdate carries a change of a protocol's own state (the digit
+	// gossip's table, say): the page gets event Update with Data as JSON.
+	EventUpdate
 	// EventRetract says messages were removed from the chat log.
 	EventRetract
 )
@@ -34,7 +33,9 @@ type Event struct {
 	Message  *ChatMessage
 	Peers    []string
 	Name     string
-	Digit    *messages.DigitEntry
+	// Update and Data are what an EventUpdate carries.
+	Update string
+	Data   any
 }
 
 // Bus fans events out to subscribers. A lossless subscriber (stdout) slows

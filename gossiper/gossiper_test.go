@@ -287,7 +287,7 @@ func TestLinesFollowedByAnotherEventAreFlushedAtOnce(t *testing.T) {
 	// The digit gossip prints a change and then announces it: the line must
 	// not wait in the buffer for the next line or for exit.
 	bus.Publish(Event{Kind: EventLines, Lines: []string{"127.0.0.1:7001 --> 7"}})
-	bus.Publish(Event{Kind: EventDigit})
+	bus.Publish(Event{Kind: EventUpdate, Update: "digit"})
 	deadline := time.Now().Add(5 * time.Second)
 	for out.String() != "127.0.0.1:7001 --> 7\n" {
 		if time.Now().After(deadline) {

@@ -18,9 +18,9 @@ import (
 
 // DigitEntry is one line of a digit table.
 type DigitEntry struct {
-	Addr  string // canonical "a.b.c.d:port"
-	Time  int64  // Unix seconds of the originator's update
-	Digit uint8  // 0..9
+	Addr  string `json:"addr"`  // canonical "a.b.c.d:port"
+	Time  int64  `json:"time"`  // Unix seconds of the originator's update
+	Digit uint8  `json:"digit"` // 0..9
 }
 
 const (

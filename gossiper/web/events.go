@@ -73,8 +73,8 @@ func eventData(ev gossiper.Event) (string, any) {
 		return "message", ev.Message
 	case gossiper.EventPeers:
 		return "peers", nonNil(ev.Peers)
-	case gossiper.EventDigit:
-		return "digit", digitJSON{Addr: ev.Digit.Addr, Time: ev.Digit.Time, Digit: ev.Digit.Digit}
+	case gossiper.EventUpdate:
+		return ev.Update, ev.Data
 	case gossiper.EventName:
 		return "name", map[string]string{"name": ev.Name}
 	case gossiper.EventRetract:

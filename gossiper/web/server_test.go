@@ -250,7 +250,7 @@ func TestEventsStreamMessagesPeersDigitsAndNames(t *testing.T) {
 	node.Record(gossiper.ChatMessage{Protocol: "peerster", Origin: "B", ID: 2, Text: "<img src=x onerror=alert(1)>"})
 	node.Publish(gossiper.Event{Kind: gossiper.EventLines, Lines: []string{"not for the page"}})
 	node.Publish(gossiper.Event{Kind: gossiper.EventPeers, Peers: []string{"127.0.0.1:5001"}})
-	node.Publish(gossiper.Event{Kind: gossiper.EventDigit, Digit: &messages.DigitEntry{Addr: "127.0.0.1:7001", Time: 5, Digit: 9}})
+	node.Publish(gossiper.Event{Kind: gossiper.EventUpdate, Protocol: "digits", Update: "digit", Data: messages.DigitEntry{Addr: "127.0.0.1:7001", Time: 5, Digit: 9}})
 	node.Rename("Z")
 	want := []string{
 		"event: message", `data: {"protocol":"peerster","origin":"B","id":2,"text":"\u003cimg src=x onerror=alert(1)\u003e","from":"","time":"0001-01-01T00:00:00Z","cursor":1}`,

@@ -1,23 +1,20 @@
-// Command Peerster is the gossiper daemon: it parses flags and wires the chat
-// node, its protocols and stdout together.
+// Command Peerster is the gossiper daemon: it parses flags and starts the
+// chat node and the protocols of the modules list.
 package main
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -32,33 +29,25 @@ import (
 	"github.com/sirupsen/logrus"
 )
 
+// modules are the protocols the daemon speaks, in the order they start:
+// Peerster first, as the course's scripts send to it the moment the nodes
+// are launched, and the digit gossip defaults to its address.
+func modules() []gossiper.Module {
+	return []gossiper.Module{peerster.Module(), digits.Module(), whisper.Module(), p2p.Module()}
+}
+
 type options struct {
-	uiPort      uint16
-	gossipAddr  netip.AddrPort
-	name        string
-	peers       []netip.AddrPort
-	simple      bool
-	antiEntropy time.Duration
-	logLevel    logrus.Level
-	// digitAddr is empty when the digit gossip is off.
-	digitAddr    string
-	digitAddrSet bool
-	digit        *uint8
-	console      bool
+	uiPort   uint16
+	name     string
+	logLevel logrus.Level
+	console  bool
 	// guiPort is 0 when the GUI is off.
 	guiPort    uint16
 	guiPortSet bool
-	// whisperAddr is empty when the whispernet is off.
-	whisperAddr      string
-	whisperPeers     []string
-	whisperDiscovery bool
-	bridge           bool
-	dataDir          string
-	// p2pAddr is empty when the p2p-gossip mesh is off.
-	p2pAddr         string
-	p2pConnect      []string
-	p2pPeriod       time.Duration
-	p2pKey, p2pCert string
+	bridge     bool
+	dataDir    string
+	// enabled are the modules the flags turned on, in start order.
+	enabled []gossiper.Module
 }
 
 // usageError is a bad flag value: exit status 2 and one line on stderr.
@@ -69,23 +58,20 @@ func (e usageError) Error() string { return e.msg }
 // errVersion asks for the version line instead of a node.
 var errVersion = errors.New("version requested")
 
-// flagGroups orders -h by what each flag belongs to.
-var flagGroups = []struct {
+// flagGroup is one heading of -h.
+type flagGroup struct {
 	title string
 	flags []string
-}{
-	{"Peerster (UDP rumor mongering; the course's flags)", []string{"UIPort", "gossipAddr", "name", "peers", "simple", "antiEntropy"}},
-	{"Digit gossip (TCP, CSV table)", []string{"digitAddr", "digit"}},
-	{"Whispernet (JSON over TCP)", []string{"whisperAddr", "whisperPeers", "whisperDiscovery"}},
-	{"p2p-gossip (TLS mesh)", []string{"p2pAddr", "p2pConnect", "p2pPeriod", "p2pKey", "p2pCert"}},
-	{"The node", []string{"GUIPort", "console", "bridge", "dataDir", "logLevel", "version"}},
 }
 
+// nodeFlags are the flags of the node itself, in the order -h lists them.
+var nodeFlags = []string{"UIPort", "name", "GUIPort", "console", "bridge", "dataDir", "logLevel", "version"}
+
 // usage prints the synopsis, the flags by group and two examples.
-func usage(w io.Writer, fs *flag.FlagSet, prog string) {
+func usage(w io.Writer, fs *flag.FlagSet, prog string, groups []flagGroup) {
 	fmt.Fprintf(w, "%s: a multi-protocol peer-to-peer chat node (Peerster, digit gossip, whispernet, p2p-gossip)\n\n", prog)
 	fmt.Fprintf(w, "Usage: %s [flags]\n", prog)
-	for _, g := range flagGroups {
+	for _, g := range groups {
 		fmt.Fprintf(w, "\n%s:\n", g.title)
 		for _, name := range g.flags {
 			f := fs.Lookup(name)
@@ -137,37 +123,39 @@ func versionLine(prog string) string {
 	return v + " " + info.GoVersion
 }
 
-func parseFlags(args []string, stderr io.Writer) (options, error) {
+// parseFlags reads the node's flags and every module's; each module checks
+// its own and says whether they turn it on.
+func parseFlags(args []string, stderr io.Writer, mods []gossiper.Module) (options, error) {
 	prog := filepath.Base(os.Args[0])
 	fs := flag.NewFlagSet(prog, flag.ContinueOnError)
 	// Errors are reported in one line by the caller; the full usage only
 	// on -h.
 	fs.SetOutput(io.Discard)
 	uiPort := fs.String("UIPort", "8080", "UDP port on 127.0.0.1 for the client")
-	gossipAddr := fs.String("gossipAddr", "127.0.0.1:5000", "ip:port of the gossiper")
 	name := fs.String("name", "", "origin name (default: a random uuid)")
-	peers := fs.String("peers", "", "comma separated list of peers of the form ip:port")
-	simple := fs.Bool("simple", false, "run the gossiper in simple broadcast mode")
-	antiEntropy := fs.Int("antiEntropy", 1, "anti-entropy period in seconds; 0 disables it")
 	logLevel := fs.String("logLevel", "info", "stderr log level: debug, info, warn, error")
-	digitAddr := fs.String("digitAddr", "", "TCP ip:port of the digit gossip, or off (default: the gossip address)")
-	digit := fs.String("digit", "", "initial own digit, 0-9 (default: none until one is set)")
 	console := fs.Bool("console", false, "read commands from stdin: +ip:port, a digit, ?, !, a, or a chat message")
 	guiPort := fs.String("GUIPort", "", "TCP port of the web GUI on 127.0.0.1; 0 disables it (default: the -UIPort number)")
-	whisperAddr := fs.String("whisperAddr", "", "TCP ip:port to accept whispernet peers on; empty disables the whispernet")
-	whisperPeers := fs.String("whisperPeers", "", "comma separated whispernet peers (ip:port) to dial")
-	whisperDiscovery := fs.Bool("whisperDiscovery", false, "announce and find whispernet peers by UDP broadcast on port 5555")
 	bridge := fs.Bool("bridge", false, "relay chat between the enabled protocols")
-	p2pAddr := fs.String("p2pAddr", "", "TCP ip:port of the p2p-gossip TLS node; empty disables it")
-	p2pConnect := fs.String("p2pConnect", "", "comma separated ip:port of p2p-gossip nodes to join through")
-	p2pPeriod := fs.Int("p2pPeriod", 5, "seconds between p2p-gossip catch-up rounds")
-	p2pKey := fs.String("p2pKey", "", "PEM private key (RSA PKCS#1, PKCS#8 or EC) for a stable p2p-gossip identity")
-	p2pCert := fs.String("p2pCert", "", "PEM certificate that goes with -p2pKey")
 	dataDir := fs.String("dataDir", "", "directory for state that survives a restart and received files (default: none)")
 	version := fs.Bool("version", false, "print the version and exit")
+	var groups []flagGroup
+	for _, m := range mods {
+		before := map[string]bool{}
+		fs.VisitAll(func(f *flag.Flag) { before[f.Name] = true })
+		m.Flags(fs)
+		g := flagGroup{title: m.Title()}
+		fs.VisitAll(func(f *flag.Flag) {
+			if !before[f.Name] {
+				g.flags = append(g.flags, f.Name)
+			}
+		})
+		groups = append(groups, g)
+	}
+	groups = append(groups, flagGroup{title: "The node", flags: nodeFlags})
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			usage(stderr, fs, prog)
+			usage(stderr, fs, prog, groups)
 			return options{}, err
 		}
 		return options{}, usageError{err.Error()}
@@ -185,9 +173,6 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, usageError{fmt.Sprintf("bad -UIPort %q: want a port number from 1 to 65535", *uiPort)}
 	}
 	o.uiPort = uint16(port)
-	if o.gossipAddr, err = messages.ParsePeerAddr(*gossipAddr); err != nil {
-		return o, usageError{"bad -gossipAddr: " + err.Error()}
-	}
 	o.name = *name
 	if o.name == "" {
 		o.name = uuid.NewString()
@@ -195,39 +180,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if err := messages.CheckName(o.name); err != nil {
 		return o, usageError{"bad -name: " + err.Error()}
 	}
-	if strings.TrimSpace(*peers) != "" {
-		for _, p := range strings.Split(*peers, ",") {
-			ap, err := messages.ParsePeerAddr(strings.TrimSpace(p))
-			if err != nil {
-				return o, usageError{"bad -peers: " + err.Error()}
-			}
-			o.peers = append(o.peers, ap)
-		}
-	}
-	o.simple = *simple
-	if *antiEntropy < 0 {
-		return o, usageError{fmt.Sprintf("bad -antiEntropy %d: want seconds >= 0", *antiEntropy)}
-	}
-	o.antiEntropy = time.Duration(*antiEntropy) * time.Second
 	if o.logLevel, err = logrus.ParseLevel(*logLevel); err != nil {
 		return o, usageError{fmt.Sprintf("bad -logLevel %q: want debug, info, warn or error", *logLevel)}
-	}
-	switch *digitAddr {
-	case "off":
-	case "":
-		o.digitAddr = o.gossipAddr.String()
-	default:
-		if o.digitAddr, err = messages.ParseDigitAddr(*digitAddr); err != nil {
-			return o, usageError{"bad -digitAddr: " + err.Error()}
-		}
-		o.digitAddrSet = true
-	}
-	if *digit != "" {
-		if len(*digit) != 1 || (*digit)[0] < '0' || (*digit)[0] > '9' {
-			return o, usageError{fmt.Sprintf("bad -digit %q: want one digit 0-9", *digit)}
-		}
-		d := (*digit)[0] - '0'
-		o.digit = &d
 	}
 	o.console = *console
 	switch *guiPort {
@@ -241,64 +195,27 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		}
 		o.guiPort, o.guiPortSet = uint16(p), true
 	}
-	if *whisperAddr != "" {
-		ap, err := messages.ParseWhisperAddr(*whisperAddr)
-		if err != nil {
-			return o, usageError{"bad -whisperAddr: " + err.Error()}
-		}
-		o.whisperAddr = ap.String()
-	}
-	if strings.TrimSpace(*whisperPeers) != "" {
-		for _, p := range strings.Split(*whisperPeers, ",") {
-			ap, err := messages.ParseWhisperAddr(strings.TrimSpace(p))
-			if err != nil {
-				return o, usageError{"bad -whisperPeers: " + err.Error()}
-			}
-			o.whisperPeers = append(o.whisperPeers, ap.String())
-		}
-	}
-	o.whisperDiscovery = *whisperDiscovery
-	if o.whisperAddr == "" && (o.whisperPeers != nil || o.whisperDiscovery) {
-		return o, usageError{"-whisperPeers and -whisperDiscovery need -whisperAddr, the address our messages carry"}
-	}
 	o.bridge = *bridge
 	o.dataDir = *dataDir
-	if *p2pAddr != "" {
-		ap, err := netip.ParseAddrPort(*p2pAddr)
-		if err != nil || ap.Port() == 0 {
-			return o, usageError{fmt.Sprintf("bad -p2pAddr %q: want ip:port with a port from 1 to 65535", *p2pAddr)}
+	settings := gossiper.Settings{Name: o.name, DataDir: o.dataDir, Flag: func(name string) string { return fs.Lookup(name).Value.String() }}
+	for _, m := range mods {
+		on, err := m.Configure(settings)
+		if err != nil {
+			return o, usageError{err.Error()}
 		}
-		o.p2pAddr = ap.String()
-	}
-	if strings.TrimSpace(*p2pConnect) != "" {
-		for _, p := range strings.Split(*p2pConnect, ",") {
-			ap, err := netip.ParseAddrPort(strings.TrimSpace(p))
-			if err != nil || ap.Port() == 0 || ap.Addr().IsUnspecified() {
-				return o, usageError{fmt.Sprintf("bad -p2pConnect %q: want ip:port of a node to dial", strings.TrimSpace(p))}
-			}
-			o.p2pConnect = append(o.p2pConnect, ap.String())
+		if on {
+			o.enabled = append(o.enabled, m)
 		}
-	}
-	if *p2pPeriod < 1 {
-		return o, usageError{fmt.Sprintf("bad -p2pPeriod %d: want seconds >= 1", *p2pPeriod)}
-	}
-	o.p2pPeriod = time.Duration(*p2pPeriod) * time.Second
-	if (*p2pKey == "") != (*p2pCert == "") {
-		return o, usageError{"-p2pKey and -p2pCert go together"}
-	}
-	o.p2pKey, o.p2pCert = *p2pKey, *p2pCert
-	if o.p2pAddr == "" && (o.p2pConnect != nil || o.p2pKey != "") {
-		return o, usageError{"-p2pConnect, -p2pKey and -p2pCert need -p2pAddr"}
 	}
 	return o, nil
 }
 
 func main() {
-	os.Exit(run(os.Args[1:]))
+	os.Exit(run(os.Args[1:], modules()))
 }
 
-func run(args []string) int {
-	opts, err := parseFlags(args, os.Stderr)
+func run(args []string, mods []gossiper.Module) int {
+	opts, err := parseFlags(args, os.Stderr, mods)
 	switch {
 	case errors.Is(err, errVersion):
 		return 0
@@ -328,12 +245,6 @@ func run(args []string) int {
 		log.WithError(err).Error("cannot listen on the client port")
 		return 1
 	}
-	tr, err := peerster.ListenUDP(opts.gossipAddr)
-	if err != nil {
-		ui.Close()
-		log.WithError(err).Error("cannot listen on the gossip address")
-		return 1
-	}
 
 	node := gossiper.NewNode(log)
 	var store *gossiper.Store
@@ -341,7 +252,6 @@ func run(args []string) int {
 		if store, err = gossiper.OpenStore(opts.dataDir, log); err != nil {
 			fmt.Fprintln(os.Stderr, "gossiper:", err)
 			ui.Close()
-			tr.Close()
 			return 1
 		}
 		// After the node stops, so that every write it queued is committed.
@@ -355,91 +265,19 @@ func run(args []string) int {
 	printed := make(chan error, 1)
 	go func() { printed <- gossiper.WriteLines(stdout.Events(), os.Stdout, log) }()
 
-	pcfg := peerster.Config{
-		Name:        opts.name,
-		Peers:       opts.peers,
-		Simple:      opts.simple,
-		AntiEntropy: opts.antiEntropy,
-		Log:         log,
-	}
-	if store != nil {
-		pcfg.Store = store.Namespace("peerster")
-	}
-	g, err := peerster.New(pcfg, tr, node)
-	if err != nil {
-		log.WithError(err).Error("cannot start the gossiper")
-		return 1
-	}
-	node.Register(g)
-
-	if opts.digitAddr != "" {
-		ln, err := net.Listen("tcp4", opts.digitAddr)
-		switch {
-		case err == nil:
-			cfg := digits.Config{Self: opts.digitAddr, Digit: opts.digit, Log: log, Report: os.Stderr}
-			if store != nil {
-				cfg.Store = store.Namespace(digits.ProtocolName)
-			}
-			d, err := digits.New(cfg, ln, node)
-			if err != nil {
-				log.WithError(err).Error("cannot start the digit gossip")
-				return 1
-			}
-			node.Register(d)
-		case opts.digitAddrSet:
-			log.WithError(err).Error("cannot listen on the digit address")
-			return 1
-		default:
-			log.WithError(err).Error("digit gossip off: cannot listen on its default address")
-		}
-	}
-
-	if opts.whisperAddr != "" {
-		ln, err := net.Listen("tcp", opts.whisperAddr)
+	env := gossiper.Env{Node: node, Log: log, Store: store, DataDir: opts.dataDir, Name: opts.name}
+	started := 0
+	for _, m := range opts.enabled {
+		p, err := m.Start(env)
 		if err != nil {
-			log.WithError(err).Error("cannot listen on the whisper address")
+			// The process exits: what the started ones hold goes with it.
+			log.WithError(err).WithField("protocol", m.Name()).Error("cannot start")
 			return 1
 		}
-		cfg := whisper.Config{
-			Addr: opts.whisperAddr, Peers: opts.whisperPeers, Nick: opts.name,
-			Discovery: opts.whisperDiscovery, Log: log,
+		if p != nil {
+			node.Register(p)
+			started++
 		}
-		if store != nil {
-			cfg.DownloadDir = filepath.Join(opts.dataDir, "downloads")
-			cfg.Store = store.Namespace(whisper.ProtocolName)
-		}
-		w, err := whisper.New(cfg, ln, node)
-		if err != nil {
-			ln.Close()
-			log.WithError(err).Error("cannot start the whispernet")
-			return 1
-		}
-		node.Register(w)
-	}
-	if opts.p2pAddr != "" {
-		var cert tls.Certificate
-		if opts.p2pKey != "" {
-			if cert, err = p2p.LoadCertificate(opts.p2pCert, opts.p2pKey); err != nil {
-				fmt.Fprintln(os.Stderr, "gossiper: bad -p2pCert/-p2pKey:", err)
-				return 2
-			}
-		}
-		ln, err := net.Listen("tcp", opts.p2pAddr)
-		if err != nil {
-			log.WithError(err).Error("cannot listen on the p2p address")
-			return 1
-		}
-		cfg := p2p.Config{Connect: opts.p2pConnect, Certificate: cert, Period: opts.p2pPeriod, Log: log}
-		if store != nil {
-			cfg.Store, cfg.DataDir = store.Namespace(p2p.ProtocolName), opts.dataDir
-		}
-		m, err := p2p.New(cfg, ln, node)
-		if err != nil {
-			ln.Close()
-			log.WithError(err).Error("cannot start the p2p-gossip node")
-			return 1
-		}
-		node.Register(m)
 	}
 	if opts.bridge {
 		node.EnableBridge()
@@ -492,8 +330,7 @@ func run(args []string) int {
 		}
 		go node.RunConsole(ctx, os.Stdin, prompt)
 	}
-	log.WithField("name", opts.name).WithField("gossipAddr", tr.LocalAddr()).
-		WithField("UIPort", opts.uiPort).Info("gossiper started")
+	log.WithField("name", opts.name).WithField("UIPort", opts.uiPort).WithField("protocols", started).Info("gossiper started")
 
 	status := 0
 	if err := node.Run(ctx); err != nil {

@@ -2,6 +2,7 @@ package gossiper
 
 import (
 	"net/http"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -74,20 +75,37 @@ func (m *Metrics) Protocol(name string) *ProtocolMetrics {
 type ProtocolMetrics struct {
 	name string
 	m    *Metrics
+	// traffic keeps the packet and byte counters of each direction and
+	// type once looked up: they are counted for every datagram, and a
+	// lookup hashes its label values.
+	traffic sync.Map // trafficKey -> trafficCounters
 }
 
+type trafficKey struct{ dir, typ string }
+
+type trafficCounters struct{ packets, bytes prometheus.Counter }
+
 // In counts a packet of typ received, n bytes long.
-func (p *ProtocolMetrics) In(typ string, n int) { p.traffic("in", typ, n) }
+func (p *ProtocolMetrics) In(typ string, n int) { p.count("in", typ, n) }
 
 // Out counts a packet of typ sent, n bytes long.
-func (p *ProtocolMetrics) Out(typ string, n int) { p.traffic("out", typ, n) }
+func (p *ProtocolMetrics) Out(typ string, n int) { p.count("out", typ, n) }
 
-func (p *ProtocolMetrics) traffic(dir, typ string, n int) {
+func (p *ProtocolMetrics) count(dir, typ string, n int) {
 	if p == nil {
 		return
 	}
-	p.m.packets.WithLabelValues(p.name, dir, typ).Inc()
-	p.m.bytes.WithLabelValues(p.name, dir, typ).Add(float64(n))
+	key := trafficKey{dir, typ}
+	c, ok := p.traffic.Load(key)
+	if !ok {
+		c, _ = p.traffic.LoadOrStore(key, trafficCounters{
+			packets: p.m.packets.WithLabelValues(p.name, dir, typ),
+			bytes:   p.m.bytes.WithLabelValues(p.name, dir, typ),
+		})
+	}
+	tc := c.(trafficCounters)
+	tc.packets.Inc()
+	tc.bytes.Add(float64(n))
 }
 
 // Drop counts input dropped for reason.

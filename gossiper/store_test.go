@@ -86,14 +86,7 @@ func TestStoreRefusesAForeignFileWithoutTouchingIt(t *testing.T) {
 
 func TestChatLogRetractKeepsStoreKeysApart(t *testing.T) {
 	dir := t.TempDir()
-	s, err := OpenStore(dir, quietLog())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var l ChatLog
-	if err := l.Persist(s.Namespace("chat")); err != nil {
-		t.Fatal(err)
-	}
+	s, l := openChat(t, dir)
 	for i, text := range []string{"one", "new", "three"} {
 		l.Append(ChatMessage{Protocol: "peerster", Origin: "C", ID: uint32(i + 1), Text: text})
 	}
@@ -104,15 +97,8 @@ func TestChatLogRetractKeepsStoreKeysApart(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s, err = OpenStore(dir, quietLog())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, back := openChat(t, dir)
 	defer s.Close()
-	var back ChatLog
-	if err := back.Persist(s.Namespace("chat")); err != nil {
-		t.Fatal(err)
-	}
 	var got []string
 	for _, m := range back.Messages() {
 		got = append(got, m.Text)
@@ -156,14 +142,7 @@ func TestStoreCommitsWhatIsHeldTogether(t *testing.T) {
 // messages, before and after a reopen, and from the uncommitted tail.
 func TestChatLogPagesFromTheStore(t *testing.T) {
 	dir := t.TempDir()
-	s, err := OpenStore(dir, quietLog())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var l ChatLog
-	if err := l.Persist(s.Namespace("chat")); err != nil {
-		t.Fatal(err)
-	}
+	s, l := openChat(t, dir)
 	for i := 1; i <= 500; i++ {
 		l.Append(ChatMessage{Protocol: "peerster", Origin: "C", ID: uint32(i), Text: fmt.Sprint("m", i)})
 	}
@@ -194,21 +173,28 @@ func TestChatLogPagesFromTheStore(t *testing.T) {
 			t.Errorf("After(500, 10) = %s", got)
 		}
 	}
-	check(&l) // part of it may still be in the tail
+	check(l) // part of it may still be in the tail
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s, err = OpenStore(dir, quietLog())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, back := openChat(t, dir)
 	defer s.Close()
-	var back ChatLog
-	if err := back.Persist(s.Namespace("chat")); err != nil {
-		t.Fatal(err)
-	}
-	check(&back)
+	check(back)
 	if m := back.Append(ChatMessage{Text: "after reopen"}); m.Cursor != 501 {
 		t.Errorf("cursor after reopen %d, want 501", m.Cursor)
 	}
+}
+
+// openChat opens the store in dir and a chat log persisted in it.
+func openChat(t *testing.T, dir string) (*Store, *ChatLog) {
+	t.Helper()
+	s, err := OpenStore(dir, quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var l ChatLog
+	if err := l.Persist(s.Namespace("chat")); err != nil {
+		t.Fatal(err)
+	}
+	return s, &l
 }

@@ -89,19 +89,19 @@
     return data;
   }
 
-  // refresher returns a function that GETs url and renders the answer.
-  // Calls made while a request is in flight fold into one follow-up request,
-  // so a burst of events costs at most two fetches and the last render is fresh.
-  function refresher(url, render) {
+  // loader returns a function that runs run and reports reachability.
+  // Calls made while one is in flight fold into one follow-up run, so a
+  // burst of events costs at most two fetches and the last render is fresh.
+  function loader(run) {
     let busy = false, again = false;
-    return async function refresh() {
+    return async function load() {
       if (busy) { again = true; return; }
       busy = true;
       try {
         do {
           again = false;
           try {
-            render(await request("GET", url));
+            await run();
             if (!reachable) { reachable = true; setConn(); }
           } catch (e) {
             if (reachable) { reachable = false; setConn(); }
@@ -111,6 +111,11 @@
         busy = false;
       }
     };
+  }
+
+  // refresher GETs url and renders the answer.
+  function refresher(url, render) {
+    return loader(async () => render(await request("GET", url)));
   }
 
   // ---- rendering --------------------------------------------------------
@@ -217,28 +222,6 @@
     list.scrollTop += list.scrollHeight - height;
   }
 
-  // Loaders fold calls made while one is in flight into one more, like
-  // refresher, and report reachability.
-  function loader(run) {
-    let busy = false, again = false;
-    return async function load() {
-      if (busy) { again = true; return; }
-      busy = true;
-      try {
-        do {
-          again = false;
-          try {
-            await run();
-            if (!reachable) { reachable = true; setConn(); }
-          } catch (e) {
-            if (reachable) { reachable = false; setConn(); }
-          }
-        } while (again);
-      } finally {
-        busy = false;
-      }
-    };
-  }
   const loadNewest = loader(async () => showNewest(await request("GET", "/message?limit=" + PAGE)));
   const loadNewer = loader(async () => {
     if (!lastCursor) { showNewest(await request("GET", "/message?limit=" + PAGE)); return; }

@@ -294,13 +294,19 @@ func run(args []string, mods []gossiper.Module) int {
 			// deadline would cut the stream. A connection that sends no
 			// request is closed after ReadHeaderTimeout, one that sends no
 			// further request after IdleTimeout.
+			handler, err := web.Handler(node, log)
+			if err != nil {
+				ln.Close()
+				log.WithError(err).Error("cannot serve the GUI")
+				return 1
+			}
 			gln, err := gossiper.LimitListener(ln, gossiper.ListenerLimits{}, log.WithField("listener", "gui"))
 			if err != nil {
 				ln.Close()
 				log.WithError(err).Error("cannot serve the GUI")
 				return 1
 			}
-			gui := &http.Server{Handler: web.Handler(node, log), ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute}
+			gui := &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute}
 			guiDone := make(chan struct{})
 			go func() {
 				defer close(guiDone)

@@ -7,18 +7,24 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"maps"
 	"net/http"
+	"strconv"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/peerster-chat/Peerster/gossiper"
+	"github.com/peerster-chat/Peerster/gossiper/httpjson"
 	"github.com/peerster-chat/Peerster/messages"
 )
 
 // A fifth protocol takes one line: the daemon started with it in its module
-// list shows it in /id (which the page renders field by field), takes its
-// messages into the chat, and bridges Peerster's to it.
+// list shows it in /id (which the page renders field by field) and in
+// /panels (which the page draws panel by panel), serves its own route, takes
+// its messages into the chat and its commands from the client port, and
+// bridges Peerster's to it.
 func TestAFifthProtocolNeedsOneLine(t *testing.T) {
 	shoutPeer, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
@@ -76,6 +82,37 @@ func TestAFifthProtocolNeedsOneLine(t *testing.T) {
 			msgs[len(msgs)-1].Protocol == "shout" && msgs[len(msgs)-1].Text == "hello from shout"
 	})
 
+	// Its panel counts what was heard; its route answers the same.
+	waitUntil(t, "the shout panel counting one datagram", func() bool {
+		var panels []gossiper.Panel
+		if getJSON(base+"/panels", &panels) != nil {
+			return false
+		}
+		for _, p := range panels {
+			if p.Protocol == "shout" && len(p.Rows) == 1 && p.Rows[0].Cells[1] == "1" {
+				return true
+			}
+		}
+		return false
+	})
+	var heard map[string]int
+	if err := getJSON(base+"/shouts", &heard); err != nil || heard[shoutPeer.LocalAddr().String()] != 1 {
+		t.Fatalf("GET /shouts: %v, %v; want one datagram from the peer", heard, err)
+	}
+
+	// A client datagram's command reaches it as a console command does.
+	cmd, err := messages.EncodeClient(&messages.Message{Pull: ptr("shout")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.WriteTo(cmd, udpAddr(t, ui)); err != nil {
+		t.Fatal(err)
+	}
+	shoutPeer.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if n, _, err := shoutPeer.ReadFrom(make([]byte, 64)); err != nil || n != len("PING") {
+		t.Fatalf("the shout peer got %d bytes, %v; want the PING the command sends", n, err)
+	}
+
 	// The bridge carries a Peerster rumor to it.
 	rumor, err := messages.EncodePacket(&messages.GossipPacket{Rumor: &messages.RumorMessage{Origin: "R", ID: 1, Text: "over the bridge"}})
 	if err != nil {
@@ -119,13 +156,45 @@ func (m *shoutModule) Start(env gossiper.Env) (gossiper.Protocol, error) {
 		conn.Close()
 		return nil, err
 	}
-	return &shout{conn: conn, peer: peer, host: env.Node}, nil
+	return &shout{conn: conn, peer: peer, host: env.Node, heard: map[string]int{}}, nil
 }
 
 type shout struct {
 	conn net.PacketConn
 	peer net.Addr
 	host gossiper.Host
+
+	mu    sync.Mutex
+	heard map[string]int
+}
+
+func (s *shout) count() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.heard)
+}
+func (s *shout) Routes() []gossiper.Route {
+	return []gossiper.Route{{Pattern: "GET /shouts", Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		httpjson.Write(w, http.StatusOK, s.count())
+	})}}
+}
+func (s *shout) Panels() []gossiper.Panel {
+	var rows []gossiper.PanelRow
+	for from, n := range s.count() {
+		rows = append(rows, gossiper.PanelRow{Cells: []string{from, strconv.Itoa(n)}})
+	}
+	return []gossiper.Panel{{ID: "shouts", Title: "Shouts heard", Rows: rows,
+		Columns: []gossiper.PanelColumn{{Title: "From", Kind: gossiper.ColumnText}, {Title: "Datagrams", Kind: gossiper.ColumnText}}}}
+}
+
+// Command takes "+shout", which the client sends as a pull, and pings the
+// peer.
+func (s *shout) Command(line string) (bool, error) {
+	if line != "+shout" {
+		return false, nil
+	}
+	_, err := s.conn.WriteTo([]byte("PING"), s.peer)
+	return true, err
 }
 
 func (s *shout) Name() string { return "shout" }
@@ -142,6 +211,9 @@ func (s *shout) Run(ctx context.Context) error {
 			return err
 		}
 		text := string(buf[:n])
+		s.mu.Lock()
+		s.heard[from.String()]++
+		s.mu.Unlock()
 		s.host.Print("shout", "SHOUT from "+from.String()+" contents "+gossiper.Printable(text))
 		s.host.Record(gossiper.ChatMessage{Protocol: "shout", Origin: from.String(), Text: text, From: from.String(), Time: time.Now()})
 	}
@@ -211,3 +283,5 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -9,10 +9,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"sync"
 
-	"github.com/peerster-chat/Peerster/messages"
 	"github.com/sirupsen/logrus"
 )
 
@@ -52,7 +50,8 @@ type Renamer interface {
 }
 
 // Commander is a protocol with console commands of its own (the digit
-// gossip's "+ip:port", "7", "?", "!", "a").
+// gossip's "+ip:port", "7", "?", "!", "a"). The client's digit and pull
+// reach a protocol as these commands too.
 type Commander interface {
 	// Command carries out line if it is one of the protocol's commands,
 	// and reports whether it was.
@@ -76,11 +75,6 @@ type Link struct {
 // LinkLister is a protocol with connections to peers to show.
 type LinkLister interface {
 	Links() []Link
-}
-
-// DigitTable is a protocol with a digit table to show.
-type DigitTable interface {
-	Entries() []messages.DigitEntry
 }
 
 // Identity is what the node answers to: its name, and what each running
@@ -229,29 +223,6 @@ func (n *Node) Links() []Link {
 		}
 	}
 	return out
-}
-
-// Digits is the digit table, or ErrUnsupported when the digit gossip is off.
-func (n *Node) Digits() ([]messages.DigitEntry, error) {
-	for _, p := range n.protocols {
-		if d, ok := p.(DigitTable); ok {
-			return d.Entries(), nil
-		}
-	}
-	return nil, fmt.Errorf("digit table: %w", ErrUnsupported)
-}
-
-// SetDigit sets our own digit through the protocol that takes the console's
-// digit command.
-func (n *Node) SetDigit(d uint8) error {
-	if d > 9 {
-		return fmt.Errorf("digit %d: want 0-9", d)
-	}
-	handled, err := n.protocolCommand(strconv.Itoa(int(d)))
-	if !handled {
-		return fmt.Errorf("set digit: %w", ErrUnsupported)
-	}
-	return err
 }
 
 // Register adds a protocol; call it before Run.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strconv"
 	"time"
 
 	"github.com/peerster-chat/Peerster/messages"
@@ -57,8 +58,8 @@ func (n *Node) handleClient(m *messages.Message, log logrus.FieldLogger) {
 	if m.Digit != nil {
 		if *m.Digit > 9 {
 			n.rateLog.Warn(log.WithField("digit", *m.Digit), "client digit refused: want 0-9")
-		} else if err := n.SetDigit(uint8(*m.Digit)); err != nil {
-			n.rateLog.Warn(log.WithError(err), "client digit refused")
+		} else {
+			n.clientCommand(strconv.Itoa(int(*m.Digit)), "digit", log)
 		}
 	}
 	if m.Pull != nil {

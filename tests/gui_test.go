@@ -539,8 +539,8 @@ func TestGUIInChromium(t *testing.T) {
 
 	// Setting the own digit shows it in A's digit table under A's address.
 	tabA.run(
-		chromedp.SetValue("#digit-input", "7", chromedp.ByQuery),
-		chromedp.Click("#set-digit", chromedp.ByQuery),
+		chromedp.SetValue("#digits-input", "7", chromedp.ByQuery),
+		chromedp.Click("#digits-submit", chromedp.ByQuery),
 	)
 	tabA.waitFor("A's digit 7 in #digits", waitTimeout, func() (bool, string) {
 		rows := tabA.digitRows()

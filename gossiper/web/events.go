@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/peerster-chat/Peerster/gossiper"
+	"github.com/peerster-chat/Peerster/gossiper/httpjson"
 )
 
 // eventBuffer is how far a browser tab may fall behind before it misses
@@ -72,7 +73,7 @@ func eventData(ev gossiper.Event) (string, any) {
 	case gossiper.EventMessage:
 		return "message", ev.Message
 	case gossiper.EventPeers:
-		return "peers", nonNil(ev.Peers)
+		return "peers", httpjson.NonNil(ev.Peers)
 	case gossiper.EventUpdate:
 		return ev.Update, ev.Data
 	case gossiper.EventName:

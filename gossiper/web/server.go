@@ -5,7 +5,6 @@ package web
 
 import (
 	"embed"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -17,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/peerster-chat/Peerster/gossiper"
+	"github.com/peerster-chat/Peerster/gossiper/httpjson"
 	"github.com/sirupsen/logrus"
 )
 
@@ -24,17 +24,15 @@ import (
 var static embed.FS
 
 const (
-	// maxBody bounds every request body; a chat text must fit one UDP
-	// datagram anyway.
-	maxBody = 96 << 10
 	// maxText is the longest chat text taken: what fits one rumor datagram
 	// with room for the origin.
 	maxText = 65000
 	maxName = 256
 )
 
-// Handler serves the GUI and its API for node.
-func Handler(node *gossiper.Node, log logrus.FieldLogger) http.Handler {
+// Handler serves the GUI and its API for node, with the routes its
+// protocols add.
+func Handler(node *gossiper.Node, log logrus.FieldLogger) (http.Handler, error) {
 	s := &server{node: node, log: log.WithField("component", "gui")}
 	page, err := fs.Sub(static, "static")
 	if err != nil {
@@ -49,11 +47,27 @@ func Handler(node *gossiper.Node, log logrus.FieldLogger) http.Handler {
 	mux.HandleFunc("GET /node", s.getNodes)
 	mux.HandleFunc("POST /node", s.postNode)
 	mux.HandleFunc("GET /links", s.getLinks)
-	mux.HandleFunc("GET /digits", s.getDigits)
-	mux.HandleFunc("POST /digits", s.postDigit)
+	mux.HandleFunc("GET /panels", s.getPanels)
 	mux.HandleFunc("GET /events", s.events)
 	mux.Handle("GET /metrics", node.Metrics().Handler())
-	return s.guard(mux)
+	for _, r := range node.Routes() {
+		if err := mount(mux, r); err != nil {
+			return nil, err
+		}
+	}
+	return s.guard(mux), nil
+}
+
+// mount adds a protocol's route; one that clashes with the GUI's own or
+// another protocol's is refused rather than left to ServeMux's panic.
+func mount(mux *http.ServeMux, r gossiper.Route) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("route %q: %v", r.Pattern, p)
+		}
+	}()
+	mux.Handle(r.Pattern, r.Handler)
+	return nil
 }
 
 type server struct {
@@ -71,18 +85,18 @@ func (s *server) guard(next http.Handler) http.Handler {
 			host = r.Host
 		}
 		if host != "127.0.0.1" && host != "localhost" {
-			writeError(w, http.StatusForbidden, fmt.Errorf("host %q refused: the GUI answers 127.0.0.1 and localhost only", r.Host))
+			httpjson.Error(w, http.StatusForbidden, fmt.Errorf("host %q refused: the GUI answers 127.0.0.1 and localhost only", r.Host))
 			return
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			if origin := r.Header.Get("Origin"); origin != "" {
 				u, err := url.Parse(origin)
 				if err != nil || u.Host != r.Host {
-					writeError(w, http.StatusForbidden, fmt.Errorf("origin %q refused: requests must come from the GUI's own page", origin))
+					httpjson.Error(w, http.StatusForbidden, fmt.Errorf("origin %q refused: requests must come from the GUI's own page", origin))
 					return
 				}
 			} else if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
-				writeError(w, http.StatusForbidden, errors.New("cross-site request refused"))
+				httpjson.Error(w, http.StatusForbidden, errors.New("cross-site request refused"))
 				return
 			}
 		}
@@ -91,26 +105,26 @@ func (s *server) guard(next http.Handler) http.Handler {
 }
 
 func (s *server) getID(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, s.node.Identity())
+	httpjson.Write(w, http.StatusOK, s.node.Identity())
 }
 
 func (s *server) postID(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		Name string `json:"name"`
 	}
-	if err := decode(w, r, &body, "name"); err != nil {
-		writeError(w, http.StatusBadRequest, err)
+	if err := httpjson.Decode(w, r, &body, "name"); err != nil {
+		httpjson.Error(w, http.StatusBadRequest, err)
 		return
 	}
 	if err := checkText("name", body.Name, maxName); err != nil {
-		writeError(w, http.StatusBadRequest, err)
+		httpjson.Error(w, http.StatusBadRequest, err)
 		return
 	}
 	if err := s.node.Rename(body.Name); err != nil {
 		s.fail(w, "rename", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.node.Identity())
+	httpjson.Write(w, http.StatusOK, s.node.Identity())
 }
 
 // Page sizes of GET /message.
@@ -126,7 +140,7 @@ const (
 func (s *server) getMessages(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if !q.Has("after") && !q.Has("before") && !q.Has("limit") {
-		writeJSON(w, http.StatusOK, nonNil(s.node.Chat().Messages()))
+		httpjson.Write(w, http.StatusOK, httpjson.NonNil(s.node.Chat().Messages()))
 		return
 	}
 	var after, before uint64
@@ -138,20 +152,20 @@ func (s *server) getMessages(w http.ResponseWriter, r *http.Request) {
 		if v := q.Get(p.name); q.Has(p.name) {
 			n, err := strconv.ParseUint(v, 10, 64)
 			if err != nil {
-				writeError(w, http.StatusBadRequest, fmt.Errorf("%s=%q: want a cursor, a whole number", p.name, v))
+				httpjson.Error(w, http.StatusBadRequest, fmt.Errorf("%s=%q: want a cursor, a whole number", p.name, v))
 				return
 			}
 			*p.dst = n
 		}
 	}
 	if q.Has("after") && q.Has("before") {
-		writeError(w, http.StatusBadRequest, errors.New("after and before: ask for one direction at a time"))
+		httpjson.Error(w, http.StatusBadRequest, errors.New("after and before: ask for one direction at a time"))
 		return
 	}
 	if v := q.Get("limit"); q.Has("limit") {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxPage {
-			writeError(w, http.StatusBadRequest, fmt.Errorf("limit=%q: want 1 to %d", v, maxPage))
+			httpjson.Error(w, http.StatusBadRequest, fmt.Errorf("limit=%q: want 1 to %d", v, maxPage))
 			return
 		}
 		limit = n
@@ -166,130 +180,65 @@ func (s *server) getMessages(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, "read the chat history", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, nonNil(msgs))
+	httpjson.Write(w, http.StatusOK, httpjson.NonNil(msgs))
 }
 
 func (s *server) postMessage(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		Text string `json:"text"`
 	}
-	if err := decode(w, r, &body, "text"); err != nil {
-		writeError(w, http.StatusBadRequest, err)
+	if err := httpjson.Decode(w, r, &body, "text"); err != nil {
+		httpjson.Error(w, http.StatusBadRequest, err)
 		return
 	}
 	if err := checkText("text", body.Text, maxText); err != nil {
-		writeError(w, http.StatusBadRequest, err)
+		httpjson.Error(w, http.StatusBadRequest, err)
 		return
 	}
 	if err := s.node.Say(body.Text); err != nil {
 		s.fail(w, "send", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, struct{}{})
+	httpjson.Write(w, http.StatusOK, struct{}{})
 }
 
 func (s *server) getNodes(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, nonNil(s.node.Peers()))
+	httpjson.Write(w, http.StatusOK, httpjson.NonNil(s.node.Peers()))
+}
+
+func (s *server) getPanels(w http.ResponseWriter, r *http.Request) {
+	httpjson.Write(w, http.StatusOK, s.node.Panels())
 }
 
 func (s *server) getLinks(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, s.node.Links())
+	httpjson.Write(w, http.StatusOK, s.node.Links())
 }
 
 func (s *server) postNode(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		Addr string `json:"addr"`
 	}
-	if err := decode(w, r, &body, "addr"); err != nil {
-		writeError(w, http.StatusBadRequest, err)
+	if err := httpjson.Decode(w, r, &body, "addr"); err != nil {
+		httpjson.Error(w, http.StatusBadRequest, err)
 		return
 	}
 	if err := s.node.AddPeer(strings.TrimSpace(body.Addr)); err != nil {
 		// The protocols refuse only what is wrong with the address.
-		writeError(w, http.StatusBadRequest, err)
+		httpjson.Error(w, http.StatusBadRequest, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, nonNil(s.node.Peers()))
-}
-
-func (s *server) getDigits(w http.ResponseWriter, r *http.Request) {
-	// With the digit gossip off (the only error) the table is empty.
-	entries, _ := s.node.Digits()
-	writeJSON(w, http.StatusOK, nonNil(entries))
-}
-
-func (s *server) postDigit(w http.ResponseWriter, r *http.Request) {
-	var body struct {
-		Digit json.Number `json:"digit"`
-	}
-	if err := decode(w, r, &body, "digit"); err != nil {
-		writeError(w, http.StatusBadRequest, err)
-		return
-	}
-	d, err := strconv.Atoi(body.Digit.String())
-	if err != nil || d < 0 || d > 9 {
-		writeError(w, http.StatusBadRequest, fmt.Errorf("digit %q: want an integer 0-9", body.Digit.String()))
-		return
-	}
-	if err := s.node.SetDigit(uint8(d)); err != nil {
-		if errors.Is(err, gossiper.ErrUnsupported) {
-			writeError(w, http.StatusBadRequest, errors.New("the digit gossip is off on this node"))
-			return
-		}
-		s.fail(w, "set digit", err)
-		return
-	}
-	writeJSON(w, http.StatusOK, struct{}{})
+	httpjson.Write(w, http.StatusOK, httpjson.NonNil(s.node.Peers()))
 }
 
 // fail answers an error of the node itself: 400 when no protocol can do it,
 // 500 otherwise.
 func (s *server) fail(w http.ResponseWriter, what string, err error) {
 	if errors.Is(err, gossiper.ErrUnsupported) {
-		writeError(w, http.StatusBadRequest, err)
+		httpjson.Error(w, http.StatusBadRequest, err)
 		return
 	}
 	s.log.WithError(err).Warn(what + " from the GUI failed")
-	writeError(w, http.StatusInternalServerError, err)
-}
-
-// decode reads a JSON body, or a form body with the one field named field.
-func decode(w http.ResponseWriter, r *http.Request, dst any, field string) error {
-	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-	ct := r.Header.Get("Content-Type")
-	if strings.HasPrefix(ct, "application/x-www-form-urlencoded") || strings.HasPrefix(ct, "multipart/form-data") {
-		if err := r.ParseForm(); err != nil {
-			return fmt.Errorf("bad form body: %w", err)
-		}
-		if !r.PostForm.Has(field) {
-			for k := range r.PostForm {
-				if strings.HasPrefix(k, "{") {
-					return fmt.Errorf("missing field %q: the body looks like JSON; send it with Content-Type: application/json", field)
-				}
-			}
-			return fmt.Errorf("missing field %q", field)
-		}
-		v := r.PostForm.Get(field)
-		if field == "digit" {
-			// A JSON number in the JSON branch; keep one code path.
-			v = strings.TrimSpace(v)
-			if v == "" {
-				return fmt.Errorf("missing field %q", field)
-			}
-			return json.Unmarshal([]byte(`{"digit":`+strconv.Quote(v)+`}`), dst)
-		}
-		b, _ := json.Marshal(map[string]string{field: v})
-		return json.Unmarshal(b, dst)
-	}
-	dec := json.NewDecoder(r.Body)
-	dec.UseNumber()
-	if err := dec.Decode(dst); err != nil {
-		return fmt.Errorf("bad JSON body: %w", err)
-	}
-	if dec.More() {
-		return errors.New("bad JSON body: more than one value")
-	}
-	return nil
+	httpjson.Error(w, http.StatusInternalServerError, err)
 }
 
 func checkText(field, s string, max int) error {
@@ -302,22 +251,4 @@ func checkText(field, s string, max int) error {
 		return fmt.Errorf("%s is not valid UTF-8", field)
 	}
 	return nil
-}
-
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
-}
-
-func writeError(w http.ResponseWriter, status int, err error) {
-	writeJSON(w, status, map[string]string{"error": err.Error()})
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/peerster-chat/Peerster/gossiper"
+	"github.com/peerster-chat/Peerster/gossiper/httpjson"
 	"github.com/peerster-chat/Peerster/messages"
 	"github.com/sirupsen/logrus"
 )
@@ -64,8 +65,32 @@ func (f *fakeProtocol) Peers() []string {
 	defer f.mu.Unlock()
 	return append([]string(nil), f.peers...)
 }
-func (f *fakeProtocol) Entries() []messages.DigitEntry {
-	return []messages.DigitEntry{{Addr: "127.0.0.1:7001", Time: 1700000000, Digit: 4}}
+
+// Routes and Panels stand for a protocol's own API and box on the page: a
+// level it shows and lets the user set.
+func (f *fakeProtocol) Routes() []gossiper.Route {
+	return []gossiper.Route{
+		{Pattern: "GET /level", Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			httpjson.Write(w, http.StatusOK, map[string]int{"level": 4})
+		})},
+		{Pattern: "POST /level", Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			var body struct {
+				Level json.Number `json:"level"`
+			}
+			if err := httpjson.Decode(w, r, &body, "level"); err != nil {
+				httpjson.Error(w, http.StatusBadRequest, err)
+				return
+			}
+			f.Command(body.Level.String())
+			httpjson.Write(w, http.StatusOK, struct{}{})
+		})},
+	}
+}
+func (f *fakeProtocol) Panels() []gossiper.Panel {
+	return []gossiper.Panel{{ID: "level", Title: "Level",
+		Columns: []gossiper.PanelColumn{{Title: "Level", Kind: gossiper.ColumnText}},
+		Rows:    []gossiper.PanelRow{{Cells: []string{"4"}, Own: true}},
+		Refresh: []string{"level"}}}
 }
 func (f *fakeProtocol) Links() []gossiper.Link {
 	return []gossiper.Link{{Protocol: "p2p", Peer: "123", Addr: "127.0.0.1:8080", Alive: true}}
@@ -88,7 +113,11 @@ func newTestServer(t *testing.T) (*httptest.Server, *gossiper.Node, *fakeProtoco
 	p := &fakeProtocol{}
 	node.Register(p)
 	node.SetName("A")
-	srv := httptest.NewServer(Handler(node, log))
+	h, err := Handler(node, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv, node, p
 }
@@ -131,8 +160,10 @@ func TestGetEndpointsAnswerAsTheInterfaceSays(t *testing.T) {
 			`{"protocol":"fake","key":"digitAddr","label":"digit address","value":"127.0.0.1:5000"}]}`,
 		"/message": `[{"protocol":"peerster","origin":"B","id":1,"text":"hi","from":"127.0.0.1:5001","time":"2026-11-21T05:21:40Z","cursor":1}]`,
 		"/node":    `["127.0.0.1:5001","127.0.0.1:5002"]`,
-		"/digits":  `[{"addr":"127.0.0.1:7001","time":1700000000,"digit":4}]`,
-		"/links":   `[{"protocol":"p2p","peer":"123","addr":"127.0.0.1:8080","alive":true}]`,
+		"/level":   `{"level":4}`,
+		"/panels": `[{"protocol":"fake","id":"level","title":"Level","columns":[{"title":"Level","kind":"text"}],` +
+			`"rows":[{"cells":["4"],"own":true}],"empty":"","refresh":["level"]}]`,
+		"/links": `[{"protocol":"p2p","peer":"123","addr":"127.0.0.1:8080","alive":true}]`,
 	} {
 		r := do(t, srv, "GET", path, "", "", nil)
 		if r.status != 200 || strings.TrimSpace(r.body) != want {
@@ -152,8 +183,8 @@ func TestPostsTakeJSONAndFormBodies(t *testing.T) {
 		{"/node", jsonType, `{"addr":"127.0.0.1:5003"}`},
 		{"/node", "application/x-www-form-urlencoded", "addr=127.0.0.1%3A5004"},
 		{"/id", jsonType, `{"name":"Alice"}`},
-		{"/digits", jsonType, `{"digit":7}`},
-		{"/digits", "application/x-www-form-urlencoded", "digit=3"},
+		{"/level", jsonType, `{"level":7}`},
+		{"/level", "application/x-www-form-urlencoded", "level=3"},
 	} {
 		if r := do(t, srv, "POST", c.path, c.ctype, c.body, nil); r.status != 200 {
 			t.Errorf("POST %s %s: %d %s", c.path, c.body, r.status, r.body)
@@ -178,13 +209,9 @@ func TestBadInputIs400AndChangesNothing(t *testing.T) {
 		{"/message", "application/x-www-form-urlencoded", "other=1"},
 		{"/node", jsonType, `{"addr":"nonsense"}`},
 		{"/id", jsonType, `{"name":""}`},
-		{"/digits", "application/x-www-form-urlencoded", `{"digit":1}`},
-		{"/digits", jsonType, `{"digit":10}`},
-		{"/digits", jsonType, `{"digit":-1}`},
-		{"/digits", jsonType, `{"digit":"x"}`},
-		{"/digits", jsonType, `{"digit":2.5}`},
-		{"/digits", jsonType, `{}`},
-		{"/digits", "application/x-www-form-urlencoded", "digit=12"},
+		{"/level", "application/x-www-form-urlencoded", `{"level":1}`},
+		{"/level", jsonType, `{"level":"x"}`},
+		{"/level", jsonType, `{"level":`},
 	} {
 		r := do(t, srv, "POST", c.path, c.ctype, c.body, nil)
 		var e struct {
@@ -353,5 +380,22 @@ func TestMessagePages(t *testing.T) {
 		if r := do(t, srv, "GET", "/message?"+bad, "", "", nil); r.status != 400 || !strings.Contains(r.body, "error") {
 			t.Errorf("GET /message?%s: %d %s, want 400 with an error", bad, r.status, r.body)
 		}
+	}
+}
+
+// clashing is a protocol that claims one of the GUI's own routes.
+type clashing struct{ fakeProtocol }
+
+func (c *clashing) Routes() []gossiper.Route {
+	return []gossiper.Route{{Pattern: "GET /id", Handler: http.NotFoundHandler()}}
+}
+
+func TestARouteThatClashesIsRefusedAtStart(t *testing.T) {
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	node := gossiper.NewNode(log)
+	node.Register(&clashing{})
+	if _, err := Handler(node, log); err == nil || !strings.Contains(err.Error(), "GET /id") {
+		t.Fatalf("Handler with a protocol claiming GET /id: %v, want an error naming the route", err)
 	}
 }

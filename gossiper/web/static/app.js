@@ -1,7 +1,7 @@
 // Peerster web GUI: plain JavaScript, no libraries, no build step.
 //
 // Data comes from the JSON API on the same origin (/id, /message, /node,
-// /links, /digits). Live updates come from the server-sent event stream /events; an
+// /links, /panels). Live updates come from the server-sent event stream /events; an
 // event only says "something changed", and we re-fetch the matching GET
 // endpoint, so a dropped or duplicated event never leaves the page wrong.
 // While the stream is down we poll every second and retry the stream.
@@ -138,7 +138,6 @@
     return t;
   }
 
-  let digitAddr = "";
   function renderId(id) {
     if (!id || typeof id !== "object") return;
     $("id-name").textContent = id.name || "";
@@ -151,10 +150,6 @@
       dd.id = "id-" + f.key;
       dd.dataset.protocol = f.protocol;
       list.append(el("dt", null, f.label), dd);
-    }
-    if ((id.digitAddr || "") !== digitAddr) {
-      digitAddr = id.digitAddr || "";
-      refreshDigits();                   // re-mark the own row
     }
     document.title = id.name ? "Peerster: " + id.name : "Peerster";
   }
@@ -267,25 +262,114 @@
     return li;
   }
 
-  let digitsShown = "";
-  function renderDigits(rows) {
-    if (!Array.isArray(rows)) return;
-    const sig = JSON.stringify(rows) + digitAddr;
-    if (sig === digitsShown) return;
-    digitsShown = sig;
-    const body = $("digits");
-    body.textContent = "";
-    for (const r of rows) {
-      const tr = el("tr", r.addr === digitAddr ? "own" : null);
-      const addr = el("td", null, r.addr);
-      if (r.addr === digitAddr) addr.append(el("span", "sr-only", " (this node)"));
-      const td = el("td");
-      // time is Unix seconds; 0 or missing means never set.
-      td.append(timeEl(r.time ? new Date(r.time * 1000) : null, null));
-      tr.append(addr, el("td", null, r.digit), td);
-      body.append(tr);
+  // Panels are the protocols' own boxes (the digit table…), drawn from
+  // /panels alone: a protocol the page knows nothing of shows up too. A
+  // panel's box is made once, so a form keeps what is typed in it; its
+  // table is redrawn only when its rows change.
+  const panelBoxes = new Map();          // panel id -> {box, body, empty, shown}
+  const panelEvents = new Set();         // update events after which /panels is read again
+
+  function panelBox(p) {
+    const box = el("section", "box panel-box");
+    box.id = "panel-" + p.id;
+    box.dataset.protocol = p.protocol;
+    const title = el("h2", null, p.title);
+    title.id = p.id + "-title";
+    box.setAttribute("aria-labelledby", title.id);
+    const table = el("table", "panel-table");
+    table.setAttribute("aria-labelledby", title.id);
+    const head = el("tr");
+    for (const c of p.columns || []) {
+      const th = el("th", c.kind === "time" ? "col-time" : null, c.title);
+      th.scope = "col";
+      head.append(th);
     }
-    $("digits-empty").hidden = rows.length > 0;
+    const thead = el("thead");
+    thead.append(head);
+    const body = el("tbody");
+    body.id = p.id;
+    table.append(thead, body);
+    const empty = el("p", "empty", p.empty || "Nothing yet.");
+    box.append(title, table, empty);
+    if (p.form) box.append(panelForm(p));
+    return { box: box, body: body, table: table, empty: empty, columns: p.columns || [], shown: "" };
+  }
+
+  function panelForm(p) {
+    const f = p.form;
+    const form = el("form", "row");
+    form.autocomplete = "off";
+    const label = el("label", "sr-only", f.label);
+    const input = el("input");
+    input.id = label.htmlFor = p.id + "-input";
+    input.name = f.field;
+    input.required = true;
+    if (f.placeholder) input.placeholder = f.placeholder;
+    const ranged = typeof f.min === "number" && typeof f.max === "number";
+    if (ranged) { input.type = "number"; input.min = f.min; input.max = f.max; input.step = 1; }
+    else input.type = "text";
+    const button = el("button", null, f.button);
+    button.id = p.id + "-submit";
+    button.type = "submit";
+    form.append(label, input, button);
+    wire(form, f.action,
+      (v) => {
+        if (!ranged) return v.trim() ? { [f.field]: v.trim() } : "fill in " + f.label.toLowerCase();
+        const n = Number(v);
+        return v.trim() !== "" && Number.isInteger(n) && n >= f.min && n <= f.max
+          ? { [f.field]: n } : f.label.toLowerCase() + " must be " + f.min + " to " + f.max;
+      },
+      f.button, (a, b) => { refreshPanels(); return (f.done || "Done.").replace("{value}", b[f.field]); });
+    return form;
+  }
+
+  function renderPanels(panels) {
+    if (!Array.isArray(panels)) return;
+    const holder = $("panels");
+    const seen = new Set();
+    for (const p of panels) {
+      if (!p || typeof p.id !== "string") continue;
+      seen.add(p.id);
+      let shown = panelBoxes.get(p.id);
+      if (!shown) {
+        shown = panelBox(p);
+        panelBoxes.set(p.id, shown);
+        holder.append(shown.box);
+      }
+      for (const name of p.refresh || []) listenForPanels(name);
+      const rows = Array.isArray(p.rows) ? p.rows : [];
+      const sig = JSON.stringify(rows);
+      if (sig === shown.shown) continue;
+      shown.shown = sig;
+      shown.body.textContent = "";
+      for (const r of rows) {
+        const tr = el("tr", r.own ? "own" : null);
+        (r.cells || []).forEach((cell, i) => {
+          const td = el("td");
+          if ((shown.columns[i] || {}).kind === "time") {
+            // Unix seconds; empty means never.
+            td.className = "col-time";
+            td.append(timeEl(cell ? new Date(Number(cell) * 1000) : null, null));
+          } else {
+            td.textContent = cell;
+          }
+          if (i === 0 && r.own) td.append(el("span", "sr-only", " (this node)"));
+          tr.append(td);
+        });
+        shown.body.append(tr);
+      }
+      shown.empty.hidden = rows.length > 0;
+      shown.table.hidden = rows.length === 0;
+    }
+    for (const [id, shown] of panelBoxes) {
+      if (!seen.has(id)) { shown.box.remove(); panelBoxes.delete(id); }
+    }
+  }
+
+  function listenForPanels(name) {
+    if (panelEvents.has(name)) return;
+    panelEvents.add(name);
+    if (stream) stream.addEventListener(name, refreshPanels);
   }
 
   let linksShown = "";
@@ -309,10 +393,10 @@
   const refreshId = refresher("/id", renderId);
   const refreshChat = loadNewer;
   const refreshNodes = refresher("/node", renderNodes);
-  const refreshDigits = refresher("/digits", renderDigits);
+  const refreshPanels = refresher("/panels", renderPanels);
   const refreshLinks = refresher("/links", renderLinks);
   function refreshPeers() { refreshNodes(); refreshLinks(); }
-  function refreshAll() { refreshId(); refreshChat(); refreshPeers(); refreshDigits(); }
+  function refreshAll() { refreshId(); refreshChat(); refreshPeers(); refreshPanels(); }
 
   // ---- live updates -----------------------------------------------------
 
@@ -339,7 +423,7 @@
       setConn();
       // Catch up on what happened while we were not listening; the chat
       // from its newest page, in case the node restarted meanwhile.
-      refreshId(); refreshPeers(); refreshDigits(); loadNewest();
+      refreshId(); refreshPeers(); refreshPanels(); loadNewest();
     };
     es.onerror = () => {
       // The browser's built-in retry is silent and gives up for good on an
@@ -356,7 +440,7 @@
     // /links are authoritative, so re-fetch them rather than trusting the
     // event data.
     es.addEventListener("peers", refreshPeers);
-    es.addEventListener("digit", refreshDigits);
+    for (const name of panelEvents) es.addEventListener(name, refreshPanels);
     es.addEventListener("name", refreshId);
   }
 
@@ -368,8 +452,8 @@
   // check returns the JSON body, or a string explaining what is wrong.
   // The button is never disabled (that would drop keyboard focus); a busy
   // flag stops double submits instead.
-  function wire(formId, url, check, verb, done) {
-    const form = $(formId);
+  function wire(form, url, check, verb, done) {
+    if (typeof form === "string") form = $(form);
     const input = form.querySelector("input");
     const button = form.querySelector("button");
     let busy = false;
@@ -414,13 +498,6 @@
       if (a && a.name) renderId(a); else refreshId();
       return "Name changed to " + b.name + ".";
     });
-
-  wire("digit-form", "/digits",
-    (v) => {
-      const d = Number(v);
-      return v.trim() !== "" && Number.isInteger(d) && d >= 0 && d <= 9 ? { digit: d } : "the digit must be 0 to 9";
-    },
-    "Setting digit", (a, b) => { refreshDigits(); return "Digit set to " + b.digit + "."; });
 
   // ---- start ------------------------------------------------------------
 

@@ -72,6 +72,11 @@ type Config struct {
 	// and holds back what we print and send until the state it reflects
 	// is on disk. Nil keeps everything in memory (the course's scripts).
 	Store *gossiper.Namespace
+	// Heads decides the coin at the end of an exchange: true goes on to
+	// another peer. Default: the handout's fair coin, drawn from Rand. The
+	// gossip lab (tests/lab) sets other stop probabilities to compare with
+	// Demers et al.'s analysis; the daemon always keeps the default.
+	Heads func(*rand.Rand) bool
 	// Clock and Rand make timing and coin flips reproducible in tests.
 	// Defaults: the real clock, a generator seeded from the time.
 	Clock gossiper.Clock
@@ -79,6 +84,9 @@ type Config struct {
 	// Log receives diagnostics; never stdout. Default: a discarding logger.
 	Log logrus.FieldLogger
 }
+
+// fairCoin draws as the gossiper always has, so seeded runs are unchanged.
+func fairCoin(r *rand.Rand) bool { return r.Intn(2) == 0 }
 
 func (c Config) withDefaults() (Config, error) {
 	if c.Name == "" {
@@ -125,6 +133,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Rand == nil {
 		c.Rand = rand.New(rand.NewSource(time.Now().UnixNano()))
+	}
+	if c.Heads == nil {
+		c.Heads = fairCoin
 	}
 	if c.Log == nil {
 		l := logrus.New()

@@ -146,25 +146,11 @@ func (g *Gossiper) Run(ctx context.Context) error {
 		defer close(readerDone)
 		g.readLoop()
 	}()
-	if g.cfg.AntiEntropy > 0 && !g.cfg.Simple {
-		g.scheduleAntiEntropy()
-	}
-	g.publishPeers()
+	g.begin()
 	for {
 		select {
 		case f := <-g.in:
-			// A step's changes (a rumor, its chat entry, our issued ID)
-			// commit together or not at all.
-			if g.cfg.Store != nil {
-				g.cfg.Store.Hold()
-			}
-			f()
-			g.maintainPeers()
-			g.gauge()
-			g.endStep()
-			if g.cfg.Store != nil {
-				g.cfg.Store.Release()
-			}
+			g.step(f)
 		case <-ctx.Done():
 			close(g.done)
 			g.tr.Close()
@@ -180,6 +166,30 @@ func (g *Gossiper) Run(ctx context.Context) error {
 			}
 			return nil
 		}
+	}
+}
+
+// begin arms what runs by itself, before the first step.
+func (g *Gossiper) begin() {
+	if g.cfg.AntiEntropy > 0 && !g.cfg.Simple {
+		g.scheduleAntiEntropy()
+	}
+	g.publishPeers()
+}
+
+// step runs f, one packet, timeout or command, and sends what it produced.
+// A step's changes (a rumor, its chat entry, our issued ID) commit together
+// or not at all.
+func (g *Gossiper) step(f func()) {
+	if g.cfg.Store != nil {
+		g.cfg.Store.Hold()
+	}
+	f()
+	g.maintainPeers()
+	g.gauge()
+	g.endStep()
+	if g.cfg.Store != nil {
+		g.cfg.Store.Release()
 	}
 }
 
@@ -289,26 +299,36 @@ func (g *Gossiper) readLoop() {
 			time.Sleep(10 * time.Millisecond)
 			continue
 		}
-		if from == g.self {
-			g.metrics.Drop("own address")
-			g.rateLog.Warn(g.log.WithField("peer", from), "dropped datagram from our own address")
+		pkt := g.decode(from, buf[:n])
+		if pkt == nil {
 			continue
-		}
-		pkt, err := messages.DecodePacket(buf[:n])
-		if err != nil {
-			g.metrics.Drop("undecodable")
-			g.rateLog.Warn(g.log.WithField("peer", from).WithError(err), "dropped datagram")
-			continue
-		}
-		if pkt.Fields() > 1 {
-			g.metrics.In("several fields", n)
-		} else {
-			g.metrics.In(pkt.Kind(), n)
 		}
 		if !g.post(func() { g.handlePacket(from, pkt) }) {
 			return
 		}
 	}
+}
+
+// decode checks and counts a received datagram; nil means it was dropped.
+// It is safe to call off the Run goroutine (readLoop does).
+func (g *Gossiper) decode(from netip.AddrPort, b []byte) *messages.GossipPacket {
+	if from == g.self {
+		g.metrics.Drop("own address")
+		g.rateLog.Warn(g.log.WithField("peer", from), "dropped datagram from our own address")
+		return nil
+	}
+	pkt, err := messages.DecodePacket(b)
+	if err != nil {
+		g.metrics.Drop("undecodable")
+		g.rateLog.Warn(g.log.WithField("peer", from).WithError(err), "dropped datagram")
+		return nil
+	}
+	if pkt.Fields() > 1 {
+		g.metrics.In("several fields", len(b))
+	} else {
+		g.metrics.In(pkt.Kind(), len(b))
+	}
+	return pkt
 }
 
 // handlePacket handles each field of a packet as if it had come alone, in

@@ -255,7 +255,7 @@ func (g *Gossiper) ackTimedOut(peer netip.AddrPort, seq uint64) {
 // flip ends an exchange: heads, the rumor goes on to another peer; tails,
 // mongering stops and the peers that may still lack it are probed.
 func (g *Gossiper) flip(msg vclock.Message, last netip.AddrPort, lastHasIt bool) {
-	if g.cfg.Rand.Intn(2) != 0 {
+	if !g.cfg.Heads(g.cfg.Rand) {
 		g.metrics.flips.WithLabelValues("tails").Inc()
 		g.probeLacking(msg, last)
 		return

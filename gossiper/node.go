@@ -58,6 +58,19 @@ type Commander interface {
 	Command(line string) (bool, error)
 }
 
+// CommandHelp describes one console command: Usage as typed ("+ip:port"),
+// Help in a few words.
+type CommandHelp struct {
+	Usage string
+	Help  string
+}
+
+// CommandDescriber is a Commander that describes its commands, for the
+// console's help.
+type CommandDescriber interface {
+	CommandHelp() []CommandHelp
+}
+
 // PeerLister is a protocol with a peer list to show.
 type PeerLister interface {
 	Peers() []string
@@ -298,6 +311,18 @@ func (n *Node) Command(line string) error {
 		return err
 	}
 	return n.Say(line)
+}
+
+// CommandHelp describes the protocols' console commands, in the order the
+// protocols were registered.
+func (n *Node) CommandHelp() []CommandHelp {
+	var out []CommandHelp
+	for _, p := range n.protocols {
+		if d, ok := p.(CommandDescriber); ok {
+			out = append(out, d.CommandHelp()...)
+		}
+	}
+	return out
 }
 
 // protocolCommand offers line to the protocols with commands of their own.

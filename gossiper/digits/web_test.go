@@ -92,3 +92,20 @@ func TestPanelShowsTheTableWithOurRowMarked(t *testing.T) {
 		t.Fatalf("rows %q own %v, want %q with ours marked", rows, own, want)
 	}
 }
+
+// Every command the help names is one Command takes.
+func TestEveryDescribedCommandIsTaken(t *testing.T) {
+	d, _, _ := newTestNode(t, &fakeDialer{}, Config{})
+	for _, c := range d.CommandHelp() {
+		line := c.Usage
+		switch line {
+		case "+ip:port":
+			line = "+127.0.0.1:7200"
+		case "0-9":
+			line = "5"
+		}
+		if handled, err := d.Command(line); !handled || err != nil {
+			t.Errorf("%q (described as %q): handled %v, %v", line, c.Usage, handled, err)
+		}
+	}
+}

@@ -537,6 +537,20 @@ func TestGUIInChromium(t *testing.T) {
 	tabB.waitChat("A", msg1, time.Second)
 	step("rename and message")
 
+	// A's dissemination panel, drawn from /panels as every module's is,
+	// shows B holding Alice's message once B's ack arrived.
+	tabA.waitFor("Alice #1 held by B in #spread", waitTimeout, func() (bool, string) {
+		var rows [][]string
+		tabA.eval(`Array.from(document.querySelectorAll('#spread tr')).map(tr => Array.from(tr.cells).map(c => c.textContent.trim()))`, &rows)
+		for _, r := range rows {
+			if len(r) == 4 && strings.HasPrefix(r[0], "Alice #1") && strings.HasPrefix(r[2], "1 of ") {
+				return true, ""
+			}
+		}
+		return false, fmt.Sprintf("%q", rows)
+	})
+	step("dissemination panel")
+
 	// Setting the own digit shows it in A's digit table under A's address.
 	tabA.run(
 		chromedp.SetValue("#digits-input", "7", chromedp.ByQuery),

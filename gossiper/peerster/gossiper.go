@@ -71,6 +71,8 @@ type Gossiper struct {
 	catchUp     gossiper.Timer
 	// refused counts rumors refused by the origin bounds.
 	refused uint64
+	// spread is what the dissemination panel shows (spread.go).
+	spread spread
 }
 
 // exchange is a rumor sent to a peer whose status we wait for.
@@ -160,6 +162,9 @@ func (g *Gossiper) Run(ctx context.Context) error {
 			}
 			if g.catchUp != nil {
 				g.catchUp.Stop()
+			}
+			if g.spread.timer != nil {
+				g.spread.timer.Stop()
 			}
 			for _, ex := range g.exchanges {
 				ex.timer.Stop()

@@ -59,6 +59,7 @@ func (g *Gossiper) accept(r *messages.RumorMessage, from string, record, suspect
 	g.metrics.Stored()
 	g.status = nil
 	g.fresh = freshRumor{msg: vclock.Message{Origin: r.Origin, ID: r.ID}, at: g.cfg.Clock.Now(), set: true}
+	g.spread.track(g.fresh.msg, g.fresh.at)
 	if record {
 		g.record(r.Origin, r.ID, r.Text, from, suspect)
 	}
@@ -122,6 +123,10 @@ func (g *Gossiper) handleRumor(from netip.AddrPort, r *messages.RumorMessage) {
 	if g.store.vector.Knows(r.Origin) {
 		g.knowledge(from).Add(vclock.Message{Origin: r.Origin, ID: r.ID})
 	}
+	if g.peers.has(from) {
+		sent := vclock.Message{Origin: r.Origin, ID: r.ID}
+		g.noteHolder(from, func(m vclock.Message) bool { return m == sent })
+	}
 	g.sendStatus(from)
 	if isNew && r.Origin == g.name {
 		g.issueWaiting(false)
@@ -152,6 +157,7 @@ func (g *Gossiper) handleStatus(from netip.AddrPort, s *messages.StatusPacket) {
 	cmp, theirs := vclock.Compare(g.store.vector, s.Want)
 	if g.peers.has(from) {
 		g.known[from] = theirs
+		g.noteHolder(from, func(m vclock.Message) bool { return theirs.Has(m.Origin, m.ID) })
 	}
 
 	ex := g.exchanges[from]

@@ -307,7 +307,7 @@ func (n *Node) SendFile(path string) error {
 // Command carries out one console line: a command of the first protocol
 // that knows it, or else a chat message.
 func (n *Node) Command(line string) error {
-	if handled, err := n.protocolCommand(line); handled {
+	if handled, err := n.ProtocolCommand(line); handled {
 		return err
 	}
 	return n.Say(line)
@@ -325,8 +325,11 @@ func (n *Node) CommandHelp() []CommandHelp {
 	return out
 }
 
-// protocolCommand offers line to the protocols with commands of their own.
-func (n *Node) protocolCommand(line string) (bool, error) {
+// ProtocolCommand offers line to the protocols with commands of their own
+// and reports whether one took it. Unlike Command it never sends line as a
+// chat message, so the chat view's /pull and /digit can tell the user that
+// no protocol takes them.
+func (n *Node) ProtocolCommand(line string) (bool, error) {
 	for _, p := range n.protocols {
 		if c, ok := p.(Commander); ok {
 			if handled, err := c.Command(line); handled {

@@ -81,7 +81,7 @@ func (n *Node) handleClient(m *messages.Message, log logrus.FieldLogger) {
 // console's commands; unlike a console line, one that no protocol takes is
 // refused, never sent as chat.
 func (n *Node) clientCommand(line, what string, log logrus.FieldLogger) {
-	handled, err := n.protocolCommand(line)
+	handled, err := n.ProtocolCommand(line)
 	if !handled {
 		err = ErrUnsupported
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/peerster-chat/Peerster/gossiper"
+	"github.com/peerster-chat/Peerster/gossiper/chatview"
 	"github.com/peerster-chat/Peerster/gossiper/digits"
 	"github.com/peerster-chat/Peerster/gossiper/p2p"
 	"github.com/peerster-chat/Peerster/gossiper/peerster"
@@ -41,6 +42,9 @@ type options struct {
 	name     string
 	logLevel logrus.Level
 	console  bool
+	// trace is where the protocol lines and logs go while the chat view
+	// is on; empty: nowhere.
+	trace string
 	// guiPort is 0 when the GUI is off.
 	guiPort    uint16
 	guiPortSet bool
@@ -65,7 +69,7 @@ type flagGroup struct {
 }
 
 // nodeFlags are the flags of the node itself, in the order -h lists them.
-var nodeFlags = []string{"UIPort", "name", "GUIPort", "console", "bridge", "dataDir", "logLevel", "version"}
+var nodeFlags = []string{"UIPort", "name", "GUIPort", "console", "trace", "bridge", "dataDir", "logLevel", "version"}
 
 // usage prints the synopsis, the flags by group and two examples.
 func usage(w io.Writer, fs *flag.FlagSet, prog string, groups []flagGroup) {
@@ -134,7 +138,8 @@ func parseFlags(args []string, stderr io.Writer, mods []gossiper.Module) (option
 	uiPort := fs.String("UIPort", "8080", "UDP port on 127.0.0.1 for the client")
 	name := fs.String("name", "", "origin name (default: a random uuid)")
 	logLevel := fs.String("logLevel", "info", "stderr log level: debug, info, warn, error")
-	console := fs.Bool("console", false, "read commands from stdin: +ip:port, a digit, ?, !, a, or a chat message")
+	console := fs.Bool("console", false, "read commands from stdin: +ip:port, a digit, ?, !, a, or a chat message; on a terminal, a full-screen chat")
+	trace := fs.String("trace", "", "with the terminal chat on, write the protocol lines and the logs to this file (default: nowhere)")
 	guiPort := fs.String("GUIPort", "", "TCP port of the web GUI on 127.0.0.1; 0 disables it (default: the -UIPort number)")
 	bridge := fs.Bool("bridge", false, "relay chat between the enabled protocols")
 	dataDir := fs.String("dataDir", "", "directory for state that survives a restart and received files (default: none)")
@@ -184,6 +189,7 @@ func parseFlags(args []string, stderr io.Writer, mods []gossiper.Module) (option
 		return o, usageError{fmt.Sprintf("bad -logLevel %q: want debug, info, warn or error", *logLevel)}
 	}
 	o.console = *console
+	o.trace = *trace
 	switch *guiPort {
 	case "":
 		o.guiPort = o.uiPort
@@ -232,6 +238,28 @@ func run(args []string, mods []gossiper.Module) int {
 	log.SetOutput(os.Stderr)
 	log.SetLevel(opts.logLevel)
 
+	// A person at a terminal gets the chat view, and the protocol lines
+	// and logs go to -trace instead of over it; scripts, whose stdout is a
+	// pipe or a file, see no change.
+	chatView := opts.console && chatview.IsTerminal(os.Stdin, os.Stdout)
+	lines := io.Writer(os.Stdout)
+	var trace *os.File
+	if chatView {
+		// Whether the logs go to a file or nowhere, they are not shown on
+		// a terminal: no colour codes in the trace.
+		log.SetFormatter(&logrus.TextFormatter{DisableColors: true})
+		lines = io.Discard
+		if opts.trace != "" {
+			if trace, err = os.OpenFile(opts.trace, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600); err != nil {
+				fmt.Fprintln(os.Stderr, "gossiper:", err)
+				return 1
+			}
+			// Deferred first, so closed last: after the last line and log.
+			defer trace.Close()
+			lines = trace
+		}
+	}
+
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	// A reader of stdout that goes away (./Peerster | head) must not kill
@@ -263,7 +291,7 @@ func run(args []string, mods []gossiper.Module) int {
 	}
 	stdout := node.Events().Subscribe(256, true)
 	printed := make(chan error, 1)
-	go func() { printed <- gossiper.WriteLines(stdout.Events(), os.Stdout, log) }()
+	go func() { printed <- gossiper.WriteLines(stdout.Events(), lines, log) }()
 
 	env := gossiper.Env{Node: node, Log: log, Store: store, DataDir: opts.dataDir, Name: opts.name}
 	started := 0
@@ -327,7 +355,25 @@ func run(args []string, mods []gossiper.Module) int {
 
 	served := make(chan error, 1)
 	go func() { served <- node.ServeClients(ctx, ui) }()
-	if opts.console {
+	// viewDone is closed once the chat view has given the terminal back.
+	viewDone := make(chan struct{})
+	switch {
+	case chatView:
+		go func() {
+			defer close(viewDone)
+			res, err := chatview.Run(ctx, node, chatview.Options{Home: peerster.ProtocolName, Trace: trace})
+			switch {
+			case err != nil:
+				log.WithError(err).Error("chat view failed; the node keeps running")
+			case res == chatview.Quit:
+				// /quit and Ctrl-C stop the daemon as SIGINT does.
+				stop()
+			case res == chatview.Closed:
+				log.Info("chat view closed; the node keeps running until Ctrl-C or SIGTERM")
+			}
+		}()
+	case opts.console:
+		close(viewDone)
 		// The prompt goes to stderr, and only for a person at a terminal:
 		// stdout carries protocol lines alone.
 		var prompt io.Writer
@@ -335,6 +381,8 @@ func run(args []string, mods []gossiper.Module) int {
 			prompt = os.Stderr
 		}
 		go node.RunConsole(ctx, os.Stdin, prompt)
+	default:
+		close(viewDone)
 	}
 	log.WithField("name", opts.name).WithField("UIPort", opts.uiPort).WithField("protocols", started).Info("gossiper started")
 
@@ -344,6 +392,7 @@ func run(args []string, mods []gossiper.Module) int {
 		status = 1
 	}
 	stop()
+	<-viewDone
 	<-served
 	if err := <-printed; err != nil {
 		status = 1

@@ -515,7 +515,7 @@ func TestHelpAndVersion(t *testing.T) {
 	// Every flag appears once: the groups cover them all.
 	for _, f := range []string{"UIPort", "gossipAddr", "name", "peers", "simple", "antiEntropy", "digitAddr", "digit",
 		"whisperAddr", "whisperPeers", "whisperDiscovery", "p2pAddr", "p2pConnect", "p2pPeriod", "p2pKey", "p2pCert",
-		"GUIPort", "console", "bridge", "dataDir", "logLevel", "version"} {
+		"GUIPort", "console", "trace", "bridge", "dataDir", "logLevel", "version"} {
 		if n := strings.Count(stderr, "\n  -"+f+" ") + strings.Count(stderr, "\n  -"+f+"\n"); n != 1 {
 			t.Errorf("-%s listed %d times in -h", f, n)
 		}

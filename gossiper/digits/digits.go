@@ -98,9 +98,9 @@ func (d *Digits) Run(ctx context.Context) error {
 	return nil
 }
 
-// Command implements gossiper.Commander: "+ip:port" pulls now, a digit sets
-// ours, "?" prints the table, "!" the connection records, "a" toggles
-// adversarial mode.
+// Command implements gossiper.Commander: "+ip:port" pulls now and puts the
+// address in rotation whatever its scope, a digit sets ours, "?" prints the
+// table, "!" the connection records, "a" toggles adversarial mode.
 func (d *Digits) Command(line string) (bool, error) {
 	switch {
 	case len(line) == 1 && line[0] >= '0' && line[0] <= '9':
@@ -131,6 +131,7 @@ func (d *Digits) Command(line string) (bool, error) {
 		if addr == d.cfg.Self {
 			return true, fmt.Errorf("%s is our own address", addr)
 		}
+		d.records.give(addr)
 		d.pullInBackground(addr)
 	default:
 		return false, nil

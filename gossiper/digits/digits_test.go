@@ -212,7 +212,7 @@ func TestTableStaysBoundedUnder65536LineReplies(t *testing.T) {
 	}
 }
 
-func TestBlocklistOnlyAfterAnAnswerAndWithBackoff(t *testing.T) {
+func TestBlocklistWithBackoffNeverForEverOnceAnswered(t *testing.T) {
 	dial := &fakeDialer{replies: map[string]func(net.Conn){}}
 	serve := func(c net.Conn) { io.WriteString(c, "127.0.0.1:7002,1700000000,2\n") }
 	setUp := func(up bool) {
@@ -226,11 +226,11 @@ func TestBlocklistOnlyAfterAnAnswerAndWithBackoff(t *testing.T) {
 	}
 	d, _, clock := newTestNode(t, dial, Config{BackoffBase: 3 * time.Second, BackoffMax: 10 * time.Second})
 
-	// Never answered: failures are recorded, but it stays in rotation.
+	// Never answered: backed off after one failure, but not retired.
 	setUp(false)
 	d.pull(context.Background(), "127.0.0.1:7002")
-	if d.records.blocked("127.0.0.1:7002", clock.Now()) {
-		t.Fatal("blocklisted a node that never answered")
+	if rec := d.records.byAddr["127.0.0.1:7002"]; rec.retired || rec.blockedUntil.Sub(clock.Now()) != 3*time.Second {
+		t.Fatalf("after one failure of a node that never answered: %+v, want backed off 3s", rec)
 	}
 	setUp(true)
 	if err := d.pull(context.Background(), "127.0.0.1:7002"); err != nil {

@@ -8,13 +8,13 @@ import (
 	"github.com/peerster-chat/Peerster/messages"
 )
 
-// pullRandom pulls a random known node other than us that is not
-// blocklisted, as the course's programs do every 3 seconds.
+// pullRandom pulls a random known node we may pull, as the course's
+// programs do every 3 seconds.
 func (d *Digits) pullRandom(ctx context.Context) {
 	now := d.cfg.Clock.Now()
 	var candidates []string
 	for _, a := range d.table.others() {
-		if !d.records.blocked(a, now) {
+		if d.pullable(a, now) {
 			candidates = append(candidates, a)
 		}
 	}
@@ -27,6 +27,15 @@ func (d *Digits) pullRandom(ctx context.Context) {
 	d.pull(ctx, addr)
 }
 
+// pullable reports whether we may pull addr without the user asking: it is
+// not ours, it is in our scope or the user named it, and it is neither
+// backed off nor retired.
+func (d *Digits) pullable(addr string, now time.Time) bool {
+	return addr != d.cfg.Self &&
+		(sameScope(d.cfg.Self, addr) || d.records.given(addr)) &&
+		!d.records.blocked(addr, now)
+}
+
 // pull connects to addr, reads its table and merges it. Only the first 256
 // lines count, each line on its own: one bad line never spoils the rest.
 func (d *Digits) pull(ctx context.Context, addr string) error {
@@ -34,10 +43,15 @@ func (d *Digits) pull(ctx context.Context, addr string) error {
 	entries, err := d.fetch(ctx, addr)
 	now := d.cfg.Clock.Now()
 	if err != nil && len(entries) == 0 {
-		if until := d.records.failure(addr, now, err); !until.IsZero() {
-			d.rl.Warn(log.WithError(err).WithField("until", until.UTC().Format(time.RFC3339)), "digit node failed after answering before; blocklisted")
-		} else {
-			log.WithError(err).Debug("digit pull failed")
+		f := d.records.failure(addr, now, err)
+		log = log.WithError(err).WithField("until", f.until.UTC().Format(time.RFC3339))
+		switch {
+		case f.answered:
+			d.rl.Warn(log, "digit node failed after answering before; blocklisted")
+		case f.retired:
+			d.rl.Info(log.WithField("tries", retireAfter), "digit address never answered; out of rotation")
+		default:
+			log.Debug("digit pull failed")
 		}
 		return err
 	}
@@ -53,6 +67,9 @@ func (d *Digits) pull(ctx context.Context, addr string) error {
 				Warn("ignored a different line about our own address")
 		case r == mergeFull:
 			d.rl.Warn(log.WithField("max", d.cfg.MaxEntries), "digit table full; new address ignored")
+		case r == mergeUpdated && d.records.vouch(entries[i].Addr):
+			d.rl.Info(log.WithField("addr", entries[i].Addr).WithField("time", entries[i].Time),
+				"a peer vouched for a newer time; address back in rotation")
 		}
 	}
 	d.announce(changed)

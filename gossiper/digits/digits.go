@@ -27,6 +27,7 @@ type Digits struct {
 	rl      *gossiper.RateLog
 	table   *table
 	records *records
+	settle  *settleQueue
 
 	adversarial atomic.Bool
 	randMu      sync.Mutex // Rand is not safe for concurrent use
@@ -56,6 +57,7 @@ func New(cfg Config, ln net.Listener, host gossiper.Host) (*Digits, error) {
 		log:     cfg.Log.WithField("protocol", ProtocolName),
 		table:   newTable(self, cfg.MaxEntries, cfg.Store),
 		records: newRecords(cfg.BackoffBase, cfg.BackoffMax),
+		settle:  newSettleQueue(),
 	}
 	if err := d.table.load(); err != nil {
 		return nil, err
@@ -83,10 +85,14 @@ func (d *Digits) Run(ctx context.Context) error {
 	if own, ok := d.table.own(); d.cfg.Digit != nil && (!ok || own.Digit != *d.cfg.Digit) {
 		d.setDigit(*d.cfg.Digit)
 	}
-	d.wg.Add(1)
+	d.wg.Add(2)
 	go func() {
 		defer d.wg.Done()
 		gossiper.Every(ctx, d.cfg.Clock, d.cfg.PullEvery, func() { d.pullRandom(ctx) })
+	}()
+	go func() {
+		defer d.wg.Done()
+		d.settleConflicts(ctx)
 	}()
 	err := d.serve(ctx)
 	// A failed listener stops the pulls too, or Run would never return.

@@ -113,6 +113,11 @@ func newTestNode(t *testing.T, dial *fakeDialer, cfg Config) (*Digits, *recorder
 	return d, rec, clock
 }
 
+// merge takes lines as a reply from a third party brings them.
+func (t *table) merge(lines []messages.DigitEntry) ([]messages.DigitEntry, []mergeResult) {
+	return t.mergeFrom("", lines)
+}
+
 func fixture(t *testing.T, name string) string {
 	t.Helper()
 	b, err := readFixture(name)

@@ -56,20 +56,30 @@ func (d *Digits) pull(ctx context.Context, addr string) error {
 		return err
 	}
 	d.records.success(addr, now)
-	own, _ := d.table.own()
-	changed, results := d.table.merge(entries)
+	own, haveOwn := d.table.own()
+	changed, results := d.table.mergeFrom(addr, entries)
 	for i, r := range results {
-		switch {
-		case r == mergeOwnAddress && entries[i] != own:
-			// Honest peers list our entry back to us unchanged; only a
-			// different one is worth a warning.
-			log.WithField("time", entries[i].Time).WithField("digit", entries[i].Digit).
-				Warn("ignored a different line about our own address")
-		case r == mergeFull:
+		e := entries[i]
+		switch r {
+		case mergeOwnAddress:
+			// Honest peers list our entry back to us unchanged, or an older
+			// one they have not replaced yet; only a line that would
+			// otherwise compete with ours is worth a warning.
+			if haveOwn && e.Time >= own.Time && e != own {
+				d.rl.Warn(log.WithField("time", e.Time).WithField("digit", e.Digit),
+					"ignored a different line about our own address")
+			}
+		case mergeFull:
 			d.rl.Warn(log.WithField("max", d.cfg.MaxEntries), "digit table full; new address ignored")
-		case r == mergeUpdated && d.records.vouch(entries[i].Addr):
-			d.rl.Info(log.WithField("addr", entries[i].Addr).WithField("time", entries[i].Time),
-				"a peer vouched for a newer time; address back in rotation")
+		case mergeConflict:
+			d.rl.Debug(log.WithField("addr", e.Addr).WithField("time", e.Time).WithField("digit", e.Digit),
+				"same time, other digit; asking the owner")
+			d.settle.add(e.Addr)
+		case mergeUpdated:
+			if e.Addr != addr && d.records.vouch(e.Addr) {
+				d.rl.Info(log.WithField("addr", e.Addr).WithField("time", e.Time),
+					"a peer vouched for a newer time; address back in rotation")
+			}
 		}
 	}
 	d.announce(changed)

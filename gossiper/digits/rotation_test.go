@@ -2,6 +2,7 @@ package digits
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"regexp"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/peerster-chat/Peerster/gossiper"
 	"github.com/peerster-chat/Peerster/messages"
+	logtest "github.com/sirupsen/logrus/hooks/test"
 )
 
 func TestScopeOfAddresses(t *testing.T) {
@@ -194,5 +196,116 @@ func TestDeadAddressLeavesTheRotation(t *testing.T) {
 	lines := d.records.lines(clock.Now())
 	if len(lines) != 2 || !regexp.MustCompile(`^127\.0\.0\.1:7009 successes=[1-9]\d* failures=5 .* blocklisted=no`).MatchString(lines[1]) {
 		t.Fatalf("records %q", lines)
+	}
+}
+
+// TestOwnerSettlesSameTimeConflicts: a liar lists another node's address
+// with that node's time and a false digit. Taken first, the lie is replaced
+// by the owner's own line at the same time; seen against an honest third
+// party's line, it makes us pull the owner at once; once the owner has
+// answered, the liar changes nothing and costs no further pull.
+func TestOwnerSettlesSameTimeConflicts(t *testing.T) {
+	t0 := now.Unix() - 30
+	owner, liar, honest := "127.0.0.1:7002", "127.0.0.1:7003", "127.0.0.1:7004"
+	truth := messages.DigitEntry{Addr: owner, Time: t0, Digit: 5}
+	lie := messages.DigitEntry{Addr: owner, Time: t0, Digit: 1}
+	dial := &fakeDialer{replies: map[string]func(net.Conn){
+		owner:  serves(truth),
+		liar:   serves(lie),
+		honest: serves(truth),
+	}}
+	ctx := context.Background()
+	held := func(d *Digits) messages.DigitEntry {
+		for _, e := range d.Entries() {
+			if e.Addr == owner {
+				return e
+			}
+		}
+		return messages.DigitEntry{}
+	}
+
+	// The issue's case: the lie first, then a pull of the owner.
+	d, rec, _ := newTestNode(t, dial, Config{})
+	d.pull(ctx, liar)
+	d.pull(ctx, owner)
+	if got := held(d); got != truth {
+		t.Fatalf("after pulling the owner: %+v, want %+v", got, truth)
+	}
+	if got := rec.all(); fmt.Sprint(got) != fmt.Sprintf("[%s --> 1 %s --> 5]", owner, owner) {
+		t.Fatalf("printed %q", got)
+	}
+	// The owner cannot be outvoted by a third party, nor go back in time.
+	d.pull(ctx, liar)
+	dial.set(owner, serves(messages.DigitEntry{Addr: owner, Time: t0 - 10, Digit: 7}))
+	d.pull(ctx, owner)
+	if got := held(d); got != truth {
+		t.Fatalf("after the liar and an older line of the owner: %+v, want %+v", got, truth)
+	}
+	if _, queued := d.settle.take(); queued {
+		t.Fatal("a pull of the owner was queued although its own line is held")
+	}
+	dial.set(owner, serves(truth))
+
+	// The lie first, then an honest third party: the owner is asked.
+	d, _, _ = newTestNode(t, dial, Config{})
+	d.pull(ctx, liar)
+	d.pull(ctx, honest)
+	if got := held(d); got != lie {
+		t.Fatalf("a third party's same-time line replaced ours: %+v", got)
+	}
+	before := dial.count(owner)
+	d.settleQueued(ctx)
+	if dial.count(owner) != before+1 || held(d) != truth {
+		t.Fatalf("settling: %d pulls of the owner, holding %+v; want one pull and %+v", dial.count(owner)-before, held(d), truth)
+	}
+	d.pull(ctx, liar)
+	d.settleQueued(ctx)
+	if dial.count(owner) != before+1 || held(d) != truth {
+		t.Fatalf("the liar after the owner: %d pulls of the owner, holding %+v", dial.count(owner)-before, held(d))
+	}
+}
+
+// TestOnlyCompetingLinesAboutUsAreWarnedOfAndRateLimited: an older line
+// about our own address is an honest peer's stale copy; a same-time or
+// later one with another digit is a hijack attempt, warned of at a bounded
+// rate.
+func TestOnlyCompetingLinesAboutUsAreWarnedOfAndRateLimited(t *testing.T) {
+	log, hook := logtest.NewNullLogger()
+	peer := "127.0.0.1:7001"
+	dial := &fakeDialer{replies: map[string]func(net.Conn){}}
+	d, _, clock := newTestNode(t, dial, Config{Log: log})
+	d.setDigit(3)
+	own, _ := d.table.own()
+	clock.advance(100 * time.Second)
+	warnings := func() int {
+		n := 0
+		for _, e := range hook.AllEntries() {
+			if e.Message == "ignored a different line about our own address" {
+				n++
+			}
+		}
+		return n
+	}
+	ctx := context.Background()
+	for _, stale := range []messages.DigitEntry{{Addr: self, Time: own.Time - 50, Digit: 7}, own} {
+		dial.set(peer, serves(stale))
+		for i := 0; i < 20; i++ {
+			d.pull(ctx, peer)
+		}
+	}
+	if n := warnings(); n != 0 {
+		t.Fatalf("%d warnings for our own line and an older one", n)
+	}
+	for _, e := range []messages.DigitEntry{{Addr: self, Time: own.Time, Digit: 9}, {Addr: self, Time: own.Time + 50, Digit: 9}} {
+		dial.set(peer, serves(e))
+		for i := 0; i < 20; i++ {
+			d.pull(ctx, peer)
+		}
+	}
+	if n := warnings(); n == 0 || n > gossiper.RateLogBurst {
+		t.Fatalf("%d warnings for 40 competing lines, want 1 to %d", n, gossiper.RateLogBurst)
+	}
+	if e, _ := d.table.own(); e != own {
+		t.Fatalf("own entry %+v, want %+v", e, own)
 	}
 }

@@ -16,6 +16,10 @@ type table struct {
 	self    string
 	max     int
 	entries map[string]messages.DigitEntry
+	// confirmed marks the entries we hold as their owner served them, so
+	// that a third party contradicting one at the same time is known to be
+	// wrong without asking the owner again.
+	confirmed map[string]bool
 	// rev counts changes; reply caches the formatted table of revision
 	// replyRev, since every pull is served the same bytes until a change.
 	rev, replyRev uint64
@@ -25,7 +29,8 @@ type table struct {
 }
 
 func newTable(self string, max int, store *gossiper.Namespace) *table {
-	return &table{self: self, max: max, entries: make(map[string]messages.DigitEntry), store: store}
+	return &table{self: self, max: max, store: store,
+		entries: make(map[string]messages.DigitEntry), confirmed: make(map[string]bool)}
 }
 
 // setLocked records e; t.mu is held.
@@ -68,26 +73,42 @@ const (
 	mergeNotLater
 	mergeOwnAddress
 	mergeFull
+	// mergeConflict: a third party listed the time we hold with another
+	// digit. Only the owner can tell which is true.
+	mergeConflict
 )
 
-// merge takes the entries that are strictly later than what we have, never
-// one about our own address, and returns those that changed a digit or
-// added an address.
-func (t *table) merge(lines []messages.DigitEntry) (changed []messages.DigitEntry, results []mergeResult) {
+// mergeFrom takes the lines of a reply from source. A line about source
+// itself is the owner's word and replaces ours at the same time or later;
+// any other line replaces ours only when strictly later, as the protocol
+// says, and a line about our own address never does. It returns the
+// entries that changed a digit or added an address.
+func (t *table) mergeFrom(source string, lines []messages.DigitEntry) (changed []messages.DigitEntry, results []mergeResult) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	results = make([]mergeResult, len(lines))
 	for i, e := range lines {
 		old, known := t.entries[e.Addr]
+		owner := e.Addr == source
 		switch {
 		case e.Addr == t.self:
 			results[i] = mergeOwnAddress
-		case known && e.Time <= old.Time:
+		case known && owner && e == old:
+			t.confirmed[e.Addr] = true
+			results[i] = mergeNotLater
+		case known && e.Time == old.Time && !owner && e.Digit != old.Digit && !t.confirmed[e.Addr]:
+			results[i] = mergeConflict
+		case known && (e.Time < old.Time || e.Time == old.Time && !owner):
 			results[i] = mergeNotLater
 		case !known && len(t.entries) >= t.max:
 			results[i] = mergeFull
 		default:
 			t.setLocked(e)
+			if owner {
+				t.confirmed[e.Addr] = true
+			} else {
+				delete(t.confirmed, e.Addr)
+			}
 			results[i] = mergeUpdated
 			if !known || old.Digit != e.Digit {
 				changed = append(changed, e)

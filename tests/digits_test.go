@@ -394,11 +394,64 @@ func TestDigitAdversarialSpoofIsCorrected(t *testing.T) {
 	}
 }
 
+// TestDigitLiarIsOutvotedByTheOwner is the case of issue 15 as the real
+// peiliou program played it: a liar serves owner B's address with B's own
+// time and a false digit, and our node H takes it before it ever pulled B
+// (it learns B's address from the liar). A third party's same-time line
+// never replaces ours, but B's own line, read when H's rotation pulls B,
+// does; after that the liar's line changes nothing, however often H pulls
+// it.
+func TestDigitLiarIsOutvotedByTheOwner(t *testing.T) {
+	t.Parallel()
+	nodes := startDigitNodes(t, []digitSpec{
+		{name: "H", args: []string{"-antiEntropy=0", "-digit=3"}},
+		{name: "B", args: []string{"-antiEntropy=0", "-digit=5"}},
+	})
+	h, b := nodes[0], nodes[1]
+	truth := mustTable(t, b.digitAddr)[b.digitAddr]
+	lie := truth
+	lie.Digit = 1
+	l := newFakeDigitNode(t)
+	liarOwn := messages.DigitEntry{Addr: l.addr, Time: time.Now().Unix() - 5, Digit: 7}
+	l.serve(lie, liarOwn)
+
+	clientOK(t, h.node, "-pull="+l.addr)
+	waitLine(t, h.node, digitLine(b.digitAddr, 1), waitTimeout)
+	waitTable(t, h.digitAddr, convergeTimeout, "B's own line, from H's rotation",
+		func(tab digitTable) bool { return tab[b.digitAddr] == truth })
+
+	// The liar again, by hand and by the rotation.
+	k := l.served.Load()
+	clientOK(t, h.node, "-pull="+l.addr)
+	deadline := time.Now().Add(convergeTimeout)
+	for l.served.Load() < k+3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("H pulled the liar %d times since, want 3", l.served.Load()-k)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	want := digitTable{
+		h.digitAddr: mustTable(t, h.digitAddr)[h.digitAddr],
+		b.digitAddr: truth,
+		l.addr:      liarOwn,
+	}
+	if tab := mustTable(t, h.digitAddr); !tab.equal(want) {
+		t.Fatalf("H's table is not the truth:\n%s", tab.diffString(want))
+	}
+	if n := countLines(t, h.node, digitLine(b.digitAddr, 1)); n != 1 {
+		t.Errorf("H printed B's false digit %d times, want once, before B was pulled", n)
+	}
+	checkDigitHistory(t, h.node, map[string][]int{h.digitAddr: {3}, b.digitAddr: {1, 5}, l.addr: {7}})
+	checkStdoutGrammar(t, h.node)
+}
+
 // fakeDigitNode is a digit node played by the test: it answers every pull
 // with the entries last given to serve.
 type fakeDigitNode struct {
 	*hostileServer
 	reply atomic.Pointer[[]byte]
+	// served counts the replies written and closed.
+	served atomic.Int32
 }
 
 func newFakeDigitNode(t testing.TB) *fakeDigitNode {
@@ -413,6 +466,7 @@ func newFakeDigitNode(t testing.TB) *fakeDigitNode {
 			c.SetWriteDeadline(time.Now().Add(waitTimeout))
 			c.Write(*f.reply.Load())
 			c.Close()
+			f.served.Add(1)
 		}
 	}()
 	return f

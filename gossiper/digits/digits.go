@@ -181,7 +181,7 @@ func (d *Digits) announce(changed []messages.DigitEntry) {
 	}
 	d.host.Print(ProtocolName, lines...)
 	for i := range changed {
-		d.host.Publish(gossiper.Event{Kind: gossiper.EventUpdate, Protocol: ProtocolName, Update: "digit", Data: changed[i]})
+		d.host.Publish(gossiper.Event{Kind: gossiper.EventUpdate, Protocol: ProtocolName, Update: digitUpdate, Data: changed[i]})
 	}
 }
 

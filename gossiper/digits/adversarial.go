@@ -28,8 +28,9 @@ import (
 // writing, the connection stays open for Stall (5 s by default) before it
 // closes.
 //
-// A claim at the same or a later valid time could never be corrected by the
-// honest line, so the reply makes none.
+// A claim at a later valid time could never be corrected by the honest
+// line, and one at the same time only by pulling the owner (which our nodes
+// do, the seed's do not), so the reply makes neither.
 func adversarialReply(known []messages.DigitEntry, now int64) []byte {
 	var b []byte
 	for _, e := range known {

@@ -31,69 +31,12 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/peerster-chat/Peerster/tests/implflag"
 )
 
-// Impl is another implementation: its gossiper and the client that drives
-// it.
-type Impl struct {
-	Name, Gossiper, Client string
-	// Chdir runs the gossiper from its own directory.
-	Chdir bool
-}
-
-// ParseImpl reads NAME=GOSSIPER[,CLIENT][,cd].
-func ParseImpl(s string) (Impl, error) {
-	name, rest, ok := strings.Cut(s, "=")
-	if !ok || name == "" || rest == "" {
-		return Impl{}, fmt.Errorf("-impl %q: want NAME=GOSSIPER[,CLIENT][,cd]", s)
-	}
-	parts := strings.Split(rest, ",")
-	im := Impl{Name: name, Gossiper: parts[0]}
-	for _, p := range parts[1:] {
-		switch {
-		case p == "cd":
-			im.Chdir = true
-		case im.Client == "" && p != "":
-			im.Client = p
-		default:
-			return Impl{}, fmt.Errorf("-impl %q: unexpected %q", s, p)
-		}
-	}
-	if im.Client == "" {
-		return Impl{}, fmt.Errorf("-impl %q: name its client too (NAME=GOSSIPER,CLIENT): each node is driven by its own implementation's client", s)
-	}
-	for _, p := range []*string{&im.Gossiper, &im.Client} {
-		abs, err := filepath.Abs(*p)
-		if err != nil {
-			return Impl{}, err
-		}
-		if st, err := os.Stat(abs); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
-			return Impl{}, fmt.Errorf("-impl %s: %s is not an executable file", name, abs)
-		}
-		*p = abs
-	}
-	return im, nil
-}
-
-type implList []Impl
-
-func (l *implList) String() string { return fmt.Sprint(len(*l)) }
-func (l *implList) Set(s string) error {
-	im, err := ParseImpl(s)
-	if err != nil {
-		return err
-	}
-	for _, x := range *l {
-		if x.Name == im.Name {
-			return fmt.Errorf("-impl %s given twice", im.Name)
-		}
-	}
-	*l = append(*l, im)
-	return nil
-}
-
 func main() {
-	var impls implList
+	var impls implflag.List
 	flag.Var(&impls, "impl", "another implementation, NAME=GOSSIPER,CLIENT[,cd] (repeatable)")
 	runs := flag.Int("runs", 5, "rounds; each runs every ring once")
 	scripts := flag.String("scripts", "test_1_ring.sh,test_2_ring.sh", "ring scripts, comma-separated, from the repository root")
@@ -125,7 +68,7 @@ func main() {
 }
 
 type config struct {
-	impls              []Impl
+	impls              []implflag.Impl
 	runs               int
 	scripts            []string
 	repo, ours, client string
@@ -206,13 +149,13 @@ func run(ctx context.Context, cfg config) error {
 	return nil
 }
 
-func implNamed(impls []Impl, name string) Impl {
+func implNamed(impls []implflag.Impl, name string) implflag.Impl {
 	for _, im := range impls {
 		if im.Name == name {
 			return im
 		}
 	}
-	return Impl{}
+	return implflag.Impl{}
 }
 
 func orOurs(name string) string {
@@ -223,7 +166,7 @@ func orOurs(name string) string {
 }
 
 // ringEnv is the environment of tests/ring/lib.sh for one ring.
-func ringEnv(cfg config, r Run, im Impl) []string {
+func ringEnv(cfg config, r Run, im implflag.Impl) []string {
 	env := append(os.Environ(),
 		"PEERSTER_NO_BUILD=1",
 		fmt.Sprintf("GOSSIP_BASE=%d", cfg.gossipBase),
@@ -326,7 +269,7 @@ func buildOurs(ctx context.Context, repo, dir string) (gossiper, client string, 
 }
 
 // chdirWrapper writes a script that runs the gossiper from its directory.
-func chdirWrapper(dir string, im Impl) (string, error) {
+func chdirWrapper(dir string, im implflag.Impl) (string, error) {
 	path := filepath.Join(dir, "run-"+im.Name)
 	script := fmt.Sprintf("#!/bin/sh\ncd %s && exec %s \"$@\"\n", shellQuote(filepath.Dir(im.Gossiper)), shellQuote(im.Gossiper))
 	return path, os.WriteFile(path, []byte(script), 0o755)

@@ -2,8 +2,6 @@ package main
 
 import (
 	"bytes"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -90,25 +88,5 @@ func TestMatrixAttributesFailuresToTheImplementationAtTheNode(t *testing.T) {
 	}
 	if n := m.OursFailures(); n != 1 {
 		t.Errorf("OursFailures = %d, want 1 (E failed in one mixed run; F is theirs)", n)
-	}
-}
-
-func TestParseImpl(t *testing.T) {
-	dir := t.TempDir()
-	exe := filepath.Join(dir, "gossiper")
-	cli := filepath.Join(dir, "client")
-	for _, p := range []string{exe, cli} {
-		if err := os.WriteFile(p, []byte("#!/bin/sh\n"), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	im, err := ParseImpl("nt1m=" + exe + "," + cli + ",cd")
-	if err != nil || im.Name != "nt1m" || im.Gossiper != exe || im.Client != cli || !im.Chdir {
-		t.Fatalf("ParseImpl = %+v, %v", im, err)
-	}
-	for _, bad := range []string{"nt1m", "=" + exe, "nt1m=" + exe, "nt1m=" + dir + "," + cli, "nt1m=" + exe + "," + cli + ",x"} {
-		if _, err := ParseImpl(bad); err == nil {
-			t.Errorf("ParseImpl(%q) accepted", bad)
-		}
 	}
 }

@@ -57,7 +57,7 @@ func TestKeys(t *testing.T) {
 
 func TestNodeOutRecord(t *testing.T) {
 	var o nodeOut
-	o.setWant([]string{rumorKey("E", "m1"), rumorKey("E", "m2")})
+	o.setWant([]string{rumorKey("E", "m1"), rumorKey("E", "m2")}, nil)
 	t1 := time.Unix(100, 0)
 	t2 := time.Unix(101, 0)
 	if o.record("RUMOR origin E from 127.0.0.1:1 ID 1 contents m1", t1) != true {

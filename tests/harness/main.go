@@ -5,6 +5,12 @@
 // and socket state come from /proc.
 //
 //	go run ./tests/harness -gossiper ./Peerster -client ./client/client -runs 5
+//
+// With -impl (repeatable) or -scenario table it measures ours and every
+// other implementation side by side, interleaved run by run, and prints a
+// Markdown table with the ratios:
+//
+//	go run ./tests/harness -runs 3 -impl gregunz=/scratch/gregunz/Peerster,/scratch/gregunz/client/client
 package main
 
 import (
@@ -16,8 +22,12 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
+
+	"github.com/peerster-chat/Peerster/tests/implflag"
 )
 
 type config struct {
@@ -35,6 +45,13 @@ type config struct {
 	json        bool
 	send        string
 	hz          float64
+	tail        time.Duration
+	impls       implflag.List
+	// The side-by-side table's intake test and client start timing.
+	intakeRates  []int
+	intakeFor    time.Duration
+	intakeWait   time.Duration
+	clientStarts int
 }
 
 func parseFlags(args []string) (config, error) {
@@ -42,7 +59,7 @@ func parseFlags(args []string) (config, error) {
 	fs := flag.NewFlagSet("harness", flag.ContinueOnError)
 	fs.StringVar(&cfg.gossiper, "gossiper", "./Peerster", "gossiper binary")
 	fs.StringVar(&cfg.client, "client", "./client/client", "client binary")
-	fs.StringVar(&cfg.scenario, "scenario", "all", "ring10, graph50, burst100 or all")
+	fs.StringVar(&cfg.scenario, "scenario", "all", "ring10, graph50, burst100, graph100, all (the first three) or table (the side-by-side table; the default with -impl)")
 	fs.IntVar(&cfg.runs, "runs", 5, "runs per scenario; medians are over these")
 	fs.Uint64Var(&cfg.seed, "seed", 1, "seed of the random graph and its origin node")
 	fs.DurationVar(&cfg.timeout, "timeout", 30*time.Second, "per run, from the first client launch")
@@ -53,8 +70,24 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&cfg.antiEntropy, "antiEntropy", "", "if set, passed to every gossiper as -antiEntropy=VALUE")
 	fs.BoolVar(&cfg.json, "json", false, "also print machine-readable results")
 	fs.StringVar(&cfg.send, "send", "client", "how messages reach the origin: client (run the client binary per message) or datagram (write the 2018 Message{Text} datagrams to its UIPort from one socket, so a burst is not limited by process start-up)")
+	fs.DurationVar(&cfg.tail, "tail", time.Second, "after a run completes, how long receptions and FLIPPED COIN lines are still counted")
+	fs.Var(&cfg.impls, "impl", "another implementation to measure side by side with ours, NAME=GOSSIPER,CLIENT[,cd] (repeatable; cd: run it from its binary's directory)")
+	rates := fs.String("intakeRates", "1000,5000,10000,20000", "table: the intake test's rates, client messages a second")
+	fs.DurationVar(&cfg.intakeFor, "intakeFor", 2*time.Second, "table: how long each intake rate is sent")
+	fs.DurationVar(&cfg.intakeWait, "intakeWait", 5*time.Second, "table: how long the far end may take after the last intake message")
+	fs.IntVar(&cfg.clientStarts, "clientStarts", 10, "table: client launches timed per implementation and run")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
+	}
+	if len(cfg.impls) > 0 && !flagSet(fs, "scenario") {
+		cfg.scenario = "table"
+	}
+	var err error
+	if cfg.intakeRates, err = parseRates(*rates); err != nil {
+		return cfg, err
+	}
+	if cfg.intakeFor <= 0 || cfg.intakeWait < 0 || cfg.clientStarts < 1 || cfg.tail < 0 {
+		return cfg, errors.New("-intakeFor and -clientStarts must be positive, -intakeWait and -tail not negative")
 	}
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected arguments: %v", fs.Args())
@@ -89,6 +122,25 @@ func parseFlags(args []string) (config, error) {
 	return cfg, nil
 }
 
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// parseRates reads a comma-separated list of positive rates.
+func parseRates(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		r, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || r <= 0 {
+			return nil, fmt.Errorf("-intakeRates %q: want positive integers separated by commas", s)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
 type scenarioReport struct {
 	Summary summary     `json:"summary"`
 	Desc    string      `json:"description"`
@@ -109,6 +161,9 @@ func realMain() int {
 		return 2
 	}
 	cfg.hz = clockTicks()
+	if cfg.scenario == "table" {
+		return tableMain(cfg)
+	}
 	scenarios, err := buildScenarios(cfg.scenario, cfg.seed)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "harness:", err)
@@ -129,7 +184,7 @@ func realMain() int {
 	for _, sc := range scenarios {
 		rep := scenarioReport{Desc: sc.Desc, Names: sc.Topo.Names, Edges: sc.Topo.edges()}
 		for run := 1; run <= cfg.runs && ctx.Err() == nil; run++ {
-			res, err := runOnce(ctx, cfg, sc, run)
+			res, err := runOnce(ctx, cfg, target{Name: "ours", Gossiper: cfg.gossiper, Client: cfg.client}, sc, run)
 			if ctx.Err() != nil {
 				break // an interrupted run is neither a result nor a failure
 			}
@@ -175,6 +230,41 @@ func realMain() int {
 		return 130
 	case errorsSeen:
 		return 1
+	}
+	return 0
+}
+
+// tableMain runs the side-by-side table: ours first, then every -impl.
+func tableMain(cfg config) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+	targets := []target{{Name: "ours", Gossiper: cfg.gossiper, Client: cfg.client}}
+	for _, im := range cfg.impls {
+		targets = append(targets, target{Name: im.Name, Gossiper: im.Gossiper, Client: im.Client, Chdir: im.Chdir})
+	}
+	start := time.Now()
+	trs, err := runTable(ctx, cfg, targets)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "harness:", err)
+		return 2
+	}
+	printMarkdown(os.Stdout, cfg, trs, 100, start)
+	if cfg.json {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		fmt.Println()
+		if err := enc.Encode(trs); err != nil {
+			fmt.Fprintln(os.Stderr, "harness: json:", err)
+			return 1
+		}
+	}
+	if ctx.Err() != nil {
+		fmt.Fprintln(os.Stderr, "harness: interrupted")
+		return 130
 	}
 	return 0
 }

@@ -59,28 +59,48 @@ func (t *tailBuffer) String() string {
 	return string(t.buf)
 }
 
-// nodeOut tracks one node's stdout: how many lines, and when each wanted
-// message was first proven present.
+// nodeOut tracks one node's stdout: how many lines, when each wanted
+// message was first proven present and in which order, how often the
+// counted rumors were received, and how many coin flips were printed.
 type nodeOut struct {
 	mu    sync.Mutex
 	lines int
 	want  map[string]time.Time
+	index map[string]int // wanted key -> its position in the order sent
+	order []int          // positions of the wanted keys, as first proven
 	found int
 	last  time.Time
+	// counts has an entry for every counted key: each RUMOR line of one
+	// adds one, duplicates included, since every copy received is printed.
+	counts map[string]int
+	flips  int
 }
 
 // setWant must run before the first client starts, so no proof line can
-// arrive before the harness knows to look for it.
-func (o *nodeOut) setWant(keys []string) {
+// arrive before the harness knows to look for it. It also resets the
+// reception and coin-flip counts: count lists the rumors whose receptions
+// this node counts.
+func (o *nodeOut) setWant(keys, count []string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.want = make(map[string]time.Time, len(keys))
-	for _, k := range keys {
+	o.index = make(map[string]int, len(keys))
+	for i, k := range keys {
 		o.want[k] = time.Time{}
+		o.index[k] = i
 	}
+	o.order = o.order[:0]
 	o.found = 0
 	o.last = time.Time{}
+	o.counts = make(map[string]int, len(count))
+	for _, k := range count {
+		o.counts[k] = 0
+	}
+	o.flips = 0
 }
+
+// flipPrefix starts the line the handout prints when the coin says go on.
+const flipPrefix = "FLIPPED COIN"
 
 // record reports whether the line was the first proof of a wanted message.
 func (o *nodeOut) record(line string, at time.Time) bool {
@@ -88,14 +108,21 @@ func (o *nodeOut) record(line string, at time.Time) bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.lines++
+	if strings.HasPrefix(line, flipPrefix) {
+		o.flips++
+	}
 	if key == "" {
 		return false
+	}
+	if n, ok := o.counts[key]; ok {
+		o.counts[key] = n + 1
 	}
 	seen, ok := o.want[key]
 	if !ok || !seen.IsZero() {
 		return false
 	}
 	o.want[key] = at
+	o.order = append(o.order, o.index[key])
 	o.found++
 	if at.After(o.last) {
 		o.last = at
@@ -107,6 +134,37 @@ func (o *nodeOut) progress() (found, total int, last time.Time, lines int) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.found, len(o.want), o.last, o.lines
+}
+
+// tallies returns the receptions of the counted rumors, summed, and the
+// coin flips printed since setWant.
+func (o *nodeOut) tallies() (receptions, flips int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, n := range o.counts {
+		receptions += n
+	}
+	return receptions, o.flips
+}
+
+// inOrder counts the wanted messages first proven after every message sent
+// before them that was proven at all: a message overtaken by a later one
+// is out of order, a missing one is neither.
+func (o *nodeOut) inOrder() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return countInOrder(o.order)
+}
+
+func countInOrder(order []int) int {
+	n, top := 0, -1
+	for _, i := range order {
+		if i > top {
+			n++
+			top = i
+		}
+	}
+	return n
 }
 
 type node struct {
@@ -140,7 +198,16 @@ type cluster struct {
 
 func addr(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }
 
-func startCluster(cfg config, topo topology, ports portSet, dir string) (*cluster, error) {
+// target is one implementation under test: ours (-gossiper, -client) or
+// an -impl.
+type target struct {
+	Name, Gossiper, Client string
+	// Chdir runs every node from the gossiper's directory instead of its
+	// own scratch directory.
+	Chdir bool
+}
+
+func startCluster(cfg config, tg target, topo topology, ports portSet, dir string) (*cluster, error) {
 	n := len(topo.Names)
 	c := &cluster{changed: make(chan struct{}, 1), exited: make(chan *node, n)}
 	for i, name := range topo.Names {
@@ -165,7 +232,10 @@ func startCluster(cfg config, topo topology, ports portSet, dir string) (*cluste
 		}
 		nd := &node{name: name, gossipPort: ports.gossip[i], uiPort: ports.ui[i], done: make(chan struct{})}
 		nd.stderr.max = 4 << 10
-		if err := c.start(cfg.gossiper, args, ndir, nd); err != nil {
+		if tg.Chdir {
+			ndir = filepath.Dir(tg.Gossiper)
+		}
+		if err := c.start(tg.Gossiper, args, ndir, nd); err != nil {
 			return c, fmt.Errorf("start %s: %w", name, err)
 		}
 	}
@@ -407,10 +477,11 @@ func parseStatTicks(stat string) (uint64, error) {
 	return ut + st, nil
 }
 
-// parseVmRSS returns VmRSS from /proc/<pid>/status in KiB.
-func parseVmRSS(status string) (uint64, error) {
-	for line := range strings.Lines(status) {
-		rest, ok := strings.CutPrefix(line, "VmRSS:")
+// statusKB returns a "Key:  N kB" field of /proc/<pid>/status or
+// /proc/<pid>/smaps_rollup, in KiB.
+func statusKB(text, key string) (uint64, error) {
+	for line := range strings.Lines(text) {
+		rest, ok := strings.CutPrefix(line, key+":")
 		if !ok {
 			continue
 		}
@@ -420,8 +491,11 @@ func parseVmRSS(status string) (uint64, error) {
 		}
 		return strconv.ParseUint(f[0], 10, 64)
 	}
-	return 0, errors.New("status: no VmRSS")
+	return 0, fmt.Errorf("no %s", key)
 }
+
+// parseVmRSS returns VmRSS from /proc/<pid>/status in KiB.
+func parseVmRSS(status string) (uint64, error) { return statusKB(status, "VmRSS") }
 
 func readRSSMB(pid int) (float64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
@@ -430,6 +504,42 @@ func readRSSMB(pid int) (float64, error) {
 	}
 	kb, err := parseVmRSS(string(b))
 	return float64(kb) / 1024, err
+}
+
+// memSample is what one process costs, in KiB: RSS as ps shows it, the
+// private (anonymous) part of it, and the proportional set size, which
+// splits each shared page (the binary's, the C library's) among the
+// processes that map it, so that PSS summed over processes is what they
+// cost the machine together.
+type memSample struct {
+	RSS, Anon, PSS uint64
+}
+
+func parseMem(status, rollup string) (memSample, error) {
+	var m memSample
+	var err error
+	if m.RSS, err = statusKB(status, "VmRSS"); err != nil {
+		return m, fmt.Errorf("status: %w", err)
+	}
+	if m.Anon, err = statusKB(status, "RssAnon"); err != nil {
+		return m, fmt.Errorf("status: %w", err)
+	}
+	if m.PSS, err = statusKB(rollup, "Pss"); err != nil {
+		return m, fmt.Errorf("smaps_rollup: %w", err)
+	}
+	return m, nil
+}
+
+func readMem(pid int) (memSample, error) {
+	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return memSample{}, err
+	}
+	ro, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+	if err != nil {
+		return memSample{}, err
+	}
+	return parseMem(string(st), string(ro))
 }
 
 // parseNetPorts lists the local ports in a /proc/net/udp{,6} table, whatever
@@ -529,13 +639,11 @@ func pickPorts(base, n int) (portSet, error) {
 	return ps, nil
 }
 
-// runClient sends one message the way a user would; a client that fails or
-// hangs makes the run fail rather than skewing the figures.
 // sendAll delivers texts to the origin in order, the way -send says.
-func sendAll(ctx context.Context, cfg config, uiPort int, texts []string) error {
+func sendAll(ctx context.Context, cfg config, client string, uiPort int, texts []string) error {
 	if cfg.send == "client" {
 		for _, t := range texts {
-			if err := runClient(ctx, cfg.client, uiPort, t); err != nil {
+			if err := runClient(ctx, client, uiPort, t); err != nil {
 				return err
 			}
 		}
@@ -562,6 +670,8 @@ func clientDatagram(text string) []byte {
 	return append(b, text...)
 }
 
+// runClient sends one message the way a user would; a client that fails or
+// hangs makes the run fail rather than skewing the figures.
 func runClient(ctx context.Context, bin string, uiPort int, text string) error {
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()

@@ -115,6 +115,10 @@ func TestBuildScenarios(t *testing.T) {
 	if a[1].Origin != b[1].Origin || a[2].Origin != a[1].Origin {
 		t.Error("origin not fixed by the seed or not shared by graph50 and burst100")
 	}
+	g, err := buildScenarios("graph100", 1)
+	if err != nil || len(g) != 1 || len(g[0].Topo.Names) != 100 || g[0].Messages != 1 {
+		t.Errorf("graph100: %v", err)
+	}
 	if _, err := buildScenarios("nope", 1); err == nil {
 		t.Error("unknown scenario accepted")
 	}

@@ -14,22 +14,29 @@ import (
 // what each protocol registers of its own. It is served as GET /metrics on
 // the GUI port. A node has one; tests get a fresh one per host.
 type Metrics struct {
-	reg      *prometheus.Registry
-	packets  *prometheus.CounterVec
-	bytes    *prometheus.CounterVec
-	drops    *prometheus.CounterVec
-	stored   *prometheus.CounterVec
-	dups     *prometheus.CounterVec
-	open     *prometheus.GaugeVec
-	accepted *prometheus.CounterVec
-	refused  *prometheus.CounterVec
+	reg *prometheus.Registry
+	// runtime registers the Go runtime and process collectors on the first
+	// scrape: building the Go collector describes every runtime metric and
+	// compiles its rules, about 100 KB of heap that a node nobody scrapes
+	// would keep for nothing. Both read their figures when collected, so
+	// the first scrape shows what an early registration would have.
+	runtime     sync.Once
+	withRuntime bool
+	packets     *prometheus.CounterVec
+	bytes       *prometheus.CounterVec
+	drops       *prometheus.CounterVec
+	stored      *prometheus.CounterVec
+	dups        *prometheus.CounterVec
+	open        *prometheus.GaugeVec
+	accepted    *prometheus.CounterVec
+	refused     *prometheus.CounterVec
 }
 
-// NewMetrics returns a registry with the shared counters and the Go
-// runtime and process collectors.
+// NewMetrics returns a registry with the shared counters; the Go runtime
+// and process collectors join it on the first scrape.
 func NewMetrics() *Metrics {
 	m := NewCounterMetrics()
-	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.withRuntime = true
 	return m
 }
 
@@ -70,7 +77,19 @@ func NewCounterMetrics() *Metrics {
 
 // Handler serves the registry in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+	h := promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m.registerRuntime()
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (m *Metrics) registerRuntime() {
+	if m.withRuntime {
+		m.runtime.Do(func() {
+			m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		})
+	}
 }
 
 // Protocol is the shared counters with the protocol's label set.

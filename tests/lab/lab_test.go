@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -31,7 +32,7 @@ func tinyReport(t *testing.T) string {
 		{ID: "loss", Kind: "loss", Base: base, Arms: []arm{{exp.Memory, []sweep{sw("loss", "0", "0.3")}, 2}}},
 	}
 	out := t.TempDir()
-	if err := run(context.Background(), config{out: out, seed: 1}, exps, "go test"); err != nil {
+	if err := run(context.Background(), config{out: out, seed: 1, progress: io.Discard}, exps, "go test"); err != nil {
 		t.Fatal(err)
 	}
 	return out

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -36,10 +37,12 @@ type config struct {
 	seed                       uint64
 	proc                       exp.ProcessConfig
 	netns                      string
+	// progress gets a line per run.
+	progress io.Writer
 }
 
 func parseFlags(args []string) (config, error) {
-	var c config
+	c := config{progress: os.Stdout}
 	fs := flag.NewFlagSet("lab", flag.ContinueOnError)
 	fs.StringVar(&c.out, "out", "", "report folder to write (created)")
 	fs.StringVar(&c.preset, "preset", "", "smoke, infection, scaling, traffic, residue, loss or compare")
@@ -202,7 +205,7 @@ func run(ctx context.Context, c config, exps []experiment, command string) error
 				if res.Err != "" {
 					status = "error: " + res.Err
 				}
-				fmt.Printf("%s: %s run %d/%d: %s (%.1fs wall)\n", e.ID, pt.Label, r, runs, status, res.Wall)
+				fmt.Fprintf(c.progress, "%s: %s run %d/%d: %s (%.1fs wall)\n", e.ID, pt.Label, r, runs, status, res.Wall)
 			}
 		}
 	}

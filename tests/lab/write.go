@@ -46,6 +46,14 @@ func writeReport(c config, exps []experiment, all [][]*point, command string) er
 			return fmt.Errorf("%s: %w", e.ID, err)
 		}
 		page.Figures = append(page.Figures, f)
+		// Each chart also on its own, for a README or a slide.
+		for k, svg := range f.SVGs {
+			name := fmt.Sprintf("%s-%d.svg", f.ID, k+1)
+			if err := os.WriteFile(filepath.Join(c.out, name), []byte(svg), 0o644); err != nil {
+				return err
+			}
+			page.Files = append(page.Files, report.KV{Key: name, Value: f.Heading + ", chart " + strconv.Itoa(k+1) + " alone"})
+		}
 	}
 	return report.WriteHTML(filepath.Join(c.out, "report.html"), page)
 }

@@ -129,6 +129,16 @@ func (v *VirtualNet) Run(until time.Duration, done func() bool) bool {
 	return false
 }
 
+// AdvanceTo runs every event due up to the virtual instant t after the
+// network was made and leaves the clock there, even if nothing was due:
+// nodes added next start at t.
+func (v *VirtualNet) AdvanceTo(t time.Duration) {
+	v.Run(t, nil)
+	if at := v.start.Add(t); v.now.Before(at) {
+		v.now = at
+	}
+}
+
 // Pending reports whether any event (a datagram in flight, a timer) is left.
 func (v *VirtualNet) Pending() bool {
 	for _, ev := range v.events {

@@ -23,6 +23,7 @@ import (
 	"syscall"
 
 	"github.com/peerster-chat/Peerster/tests/lab/exp"
+	"github.com/peerster-chat/Peerster/tests/lab/report"
 )
 
 type multiFlag []string
@@ -187,6 +188,9 @@ func run(ctx context.Context, c config, exps []experiment, command string) error
 			return err
 		}
 	}
+	// Other work on the machine slows the process engine; the report says
+	// how busy it was.
+	loadBefore := loadAverage()
 	for i, e := range exps {
 		for _, pt := range all[i] {
 			runs := 0
@@ -209,7 +213,20 @@ func run(ctx context.Context, c config, exps []experiment, command string) error
 			}
 		}
 	}
-	return writeReport(c, exps, all, command)
+	return writeReport(c, exps, all, command, []report.KV{{Key: "load average before runs", Value: loadBefore}, {Key: "load average after runs", Value: loadAverage()}})
+}
+
+// loadAverage is /proc/loadavg's 1, 5 and 15 minute figures.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 // buildBinaries builds this repository's gossiper and client for the

@@ -19,7 +19,7 @@ import (
 // plot.
 var quantiles = []float64{0.5, 0.9, 0.99, 1}
 
-func writeReport(c config, exps []experiment, all [][]*point, command string) error {
+func writeReport(c config, exps []experiment, all [][]*point, command string, load []report.KV) error {
 	if err := writeRuns(filepath.Join(c.out, "runs.csv"), exps, all); err != nil {
 		return err
 	}
@@ -32,7 +32,7 @@ func writeReport(c config, exps []experiment, all [][]*point, command string) er
 	page := report.Page{
 		Title:   "Peerster gossip lab",
 		Command: command,
-		Env:     report.Environment(c.proc.Gossiper, c.proc.Client),
+		Env:     append(report.Environment(c.proc.Gossiper, c.proc.Client), load...),
 		Files: []report.KV{
 			{Key: "runs.csv", Value: "one row per run: every parameter, the seed, times to 50/90/99/100% of (node, message) pairs, traffic"},
 			{Key: "curves.csv", Value: "every run's infection curve: fraction of pairs held at 200 evenly spaced times"},

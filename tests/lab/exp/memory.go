@@ -51,10 +51,33 @@ func runMemory(p Params, run int, seed uint64) Result {
 	v.OnStore = func(int, string, uint32, time.Time) {
 		res.Times = append(res.Times, (v.Elapsed() - t0).Seconds())
 	}
-	for i := range p.N {
+	// Nodes start at random instants within the first anti-entropy
+	// period, as real ones do: started together, their anti-entropy
+	// rounds would all fall at the same instants and the last nodes would
+	// be reached in lockstep.
+	startAt := make([]time.Duration, p.N)
+	phases := randv2.New(randv2.NewPCG(seed, 2))
+	for i := range startAt {
+		if window := min(p.AE, p.Settle); window > 0 {
+			startAt[i] = time.Duration(phases.Int64N(int64(window)))
+		}
+	}
+	order := make([]int, p.N)
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return int(startAt[a] - startAt[b]) })
+	// The network numbers nodes as they are added: node i of the graph
+	// is the network's node pos[i].
+	pos := make([]int, p.N)
+	for j, i := range order {
+		pos[i] = j
+	}
+	for _, i := range order {
+		v.AdvanceTo(startAt[i])
 		addrs := make([]netip.AddrPort, len(peers[i]))
 		for j, q := range peers[i] {
-			addrs[j] = peerster.VirtualAddr(q)
+			addrs[j] = peerster.VirtualAddr(pos[q])
 		}
 		cfg := peerster.Config{
 			Name:        fmt.Sprintf("N%05d", i),
@@ -71,7 +94,7 @@ func runMemory(p Params, run int, seed uint64) Result {
 			return res
 		}
 	}
-	v.Run(p.Settle, nil)
+	v.AdvanceTo(p.Settle)
 	t0, counting = v.Elapsed(), true
 	origins := randv2.New(randv2.NewPCG(seed, 1))
 	for m := range p.Msgs {
@@ -79,7 +102,7 @@ func runMemory(p Params, run int, seed uint64) Result {
 		if p.Origin == "random" {
 			from = origins.IntN(p.N)
 		}
-		if err := v.Say(from, fmt.Sprintf("lab message %d", m+1)); err != nil {
+		if err := v.Say(pos[from], fmt.Sprintf("lab message %d", m+1)); err != nil {
 			res.Err = err.Error()
 			return res
 		}

@@ -32,8 +32,15 @@ type Config struct {
 	// main).
 	AntiEntropy time.Duration
 	// AckTimeout is how long a mongering exchange waits for the peer's
-	// status before flipping the coin. Default 1 s.
+	// status before flipping the coin, until the peer's round trip is
+	// measured; then the wait follows the round trip (rtt.go), between
+	// MinAckTimeout and AckTimeout. Default 1 s, the handout's.
 	AckTimeout time.Duration
+	// MinAckTimeout is the shortest wait for an ack. Default 50 ms: far
+	// above a loopback or LAN round trip, so a busy peer is not timed out
+	// for being busy. Equal to AckTimeout, the wait is the handout's
+	// fixed one.
+	MinAckTimeout time.Duration
 	// FreshFor is how long after a rumor was new to us an in-sync status
 	// still counts as the end of an exchange and flips the coin. Default
 	// 10 s; the extra traffic this causes stops when the network is quiet.
@@ -97,6 +104,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.AckTimeout == 0 {
 		c.AckTimeout = time.Second
+	}
+	if c.MinAckTimeout == 0 {
+		c.MinAckTimeout = min(50*time.Millisecond, c.AckTimeout)
+	}
+	if c.MinAckTimeout > c.AckTimeout {
+		return c, fmt.Errorf("peerster: MinAckTimeout %v above AckTimeout %v", c.MinAckTimeout, c.AckTimeout)
 	}
 	if c.FreshFor == 0 {
 		c.FreshFor = 10 * time.Second

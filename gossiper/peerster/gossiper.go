@@ -80,6 +80,16 @@ type exchange struct {
 	msg   vclock.Message
 	seq   uint64
 	timer gossiper.Timer
+	sent  time.Time
+	// assumed is the peer's knowledge we advanced past msg when we sent
+	// it, and prevNext its NextID for msg's origin before: a timeout
+	// takes the assumption back, so the peer is probed for msg again.
+	assumed  *vclock.Vector
+	prevNext uint32
+	// repair is set when the peer's status showed it lacks msg; resends
+	// counts the times it was sent again for want of an ack.
+	repair  bool
+	resends int
 }
 
 // freshRumor is the last rumor that was new to us.
@@ -87,6 +97,23 @@ type freshRumor struct {
 	msg vclock.Message
 	at  time.Time
 	set bool
+	// flipped are the peers whose in-sync status has flipped the coin for
+	// this rumor: one flip per peer and rumor (handleStatus).
+	flipped map[netip.AddrPort]struct{}
+	// probed are the quiet peers sent this rumor (probeQuietPeers).
+	probed map[netip.AddrPort]struct{}
+}
+
+// once reports whether peer is not in set yet, and puts it there.
+func once(set *map[netip.AddrPort]struct{}, peer netip.AddrPort) bool {
+	if _, done := (*set)[peer]; done {
+		return false
+	}
+	if *set == nil {
+		*set = make(map[netip.AddrPort]struct{})
+	}
+	(*set)[peer] = struct{}{}
+	return true
 }
 
 // New returns a gossiper speaking over tr. It does nothing until Run.
@@ -165,6 +192,9 @@ func (g *Gossiper) Run(ctx context.Context) error {
 			}
 			if g.spread.timer != nil {
 				g.spread.timer.Stop()
+			}
+			for _, st := range g.peers.index {
+				st.answered()
 			}
 			for _, ex := range g.exchanges {
 				ex.timer.Stop()

@@ -2,6 +2,9 @@ package peerster
 
 import (
 	"net/netip"
+
+	"github.com/peerster-chat/Peerster/gossiper"
+	"github.com/peerster-chat/Peerster/vclock"
 	"slices"
 	"strings"
 	"time"
@@ -25,6 +28,55 @@ type peerState struct {
 	// the ack of a rumor of ours (or when it was added): its own
 	// anti-entropy, or a request.
 	lastVolunteered time.Time
+	// rtt times the acks of our rumors to the peer.
+	rtt rtt
+	// inFlight are rumors sent to the peer and not yet acked, with when
+	// they were sent: a status that crosses them must not make us send
+	// them again.
+	inFlight map[vclock.Message]time.Time
+	// askTimer sends our status again to a peer we asked for messages
+	// (Gossiper.ask) until a rumor of the peer answers; askSeq tells a
+	// stale firing from the current one.
+	askTimer gossiper.Timer
+	askSeq   uint64
+}
+
+// answered stops asking the peer again: a rumor came, or a new ask
+// replaces the old.
+func (st *peerState) answered() {
+	if st.askTimer != nil {
+		st.askTimer.Stop()
+		st.askTimer = nil
+	}
+}
+
+// sentNow notes msg on its way to the peer.
+func (st *peerState) sentNow(msg vclock.Message, at time.Time) {
+	if st.inFlight == nil {
+		st.inFlight = make(map[vclock.Message]time.Time)
+	}
+	st.inFlight[msg] = at
+}
+
+// notInFlight is lacking without the rumors on their way to the peer. A
+// rumor leaves the set once the peer's status shows it has it, or once
+// wait has passed since it was sent: it was lost.
+func (st *peerState) notInFlight(lacking []vclock.Message, theirs *vclock.Vector, now time.Time, wait time.Duration) []vclock.Message {
+	for msg, at := range st.inFlight {
+		if theirs.Has(msg.Origin, msg.ID) || now.Sub(at) >= wait {
+			delete(st.inFlight, msg)
+		}
+	}
+	if len(st.inFlight) == 0 {
+		return lacking
+	}
+	out := lacking[:0:0]
+	for _, msg := range lacking {
+		if _, ok := st.inFlight[msg]; !ok {
+			out = append(out, msg)
+		}
+	}
+	return out
 }
 
 func newPeerList() *peerList {

@@ -1,0 +1,158 @@
+package peerster
+
+import (
+	"math/rand"
+	"testing"
+	"time"
+
+	"github.com/peerster-chat/Peerster/gossiper/gossipertest"
+)
+
+func TestRTTFollowsTheRoundTripWithinBounds(t *testing.T) {
+	var r rtt
+	lo, hi := 50*time.Millisecond, time.Second
+	if got := r.timeout(lo, hi); got != hi {
+		t.Fatalf("never measured: %v, want the handout's %v", got, hi)
+	}
+	r.sample(time.Millisecond)
+	if got := r.timeout(lo, hi); got != lo {
+		t.Fatalf("1 ms round trips: %v, want the floor %v", got, lo)
+	}
+	for range 20 {
+		r.sample(100 * time.Millisecond)
+	}
+	if got := r.timeout(lo, hi); got < 100*time.Millisecond || got > 200*time.Millisecond {
+		t.Fatalf("100 ms round trips: %v, want a little above 100 ms", got)
+	}
+	r.timedOut()
+	r.timedOut()
+	if got := r.timeout(lo, hi); got < 400*time.Millisecond || got > hi {
+		t.Fatalf("after two timeouts in a row: %v, want four times longer, at most %v", got, hi)
+	}
+	for range 10 {
+		r.timedOut()
+	}
+	if got := r.timeout(lo, hi); got != hi {
+		t.Fatalf("after many timeouts: %v, want the ceiling", got)
+	}
+	r.sample(100 * time.Millisecond)
+	if got := r.timeout(lo, hi); got > 200*time.Millisecond {
+		t.Fatalf("an ack resets the back-off: %v", got)
+	}
+}
+
+// A rumor the peer's status showed it lacks is sent again when its ack does
+// not come, instead of ending in a coin flip; once the round trip is known,
+// again after a few round trips rather than a second.
+func TestRepairIsResentUntilAcked(t *testing.T) {
+	n := NewMemNetwork(1)
+	a := newFakePeer(t, n, peerA)
+	clock := newFakeClock()
+	g, rec := startGossiper(t, n, us, Config{Name: "G", Clock: clock, Rand: tails()})
+	if err := g.Say("one"); err != nil {
+		t.Fatal(err)
+	}
+	a.send(g.Addr(), status())
+	if r := a.expect("rumor").Rumor; r.ID != 1 {
+		t.Fatalf("sent %+v", r)
+	}
+	// The ack is lost; at the ack timeout the same rumor goes again.
+	clock.waitTimers(t, 1)
+	clock.Advance(time.Second)
+	if r := a.expect("rumor").Rumor; r.ID != 1 {
+		t.Fatalf("resent %+v", r)
+	}
+	a.send(g.Addr(), status("G", 2))
+	rec.WaitLine(t, "IN SYNC WITH 127.0.0.1:5001", 5*time.Second)
+	if rec.Count(gossipertest.Prefix("FLIPPED COIN")) != 0 {
+		t.Fatal("flipped while the peer still lacked the rumor")
+	}
+
+	// Now the round trip is known (the fake clock stood still: the
+	// floor). A rumor mongered to A is lost: its exchange times out after
+	// 50 ms, not a second, and ends in a flip (tails); since A never acked
+	// it, A is probed with our status, and its answer makes it a repair.
+	if err := g.Say("two"); err != nil {
+		t.Fatal(err)
+	}
+	if r := a.expect("rumor").Rumor; r.ID != 2 { // mongered: G's only peer is A
+		t.Fatalf("mongered %+v", r)
+	}
+	clock.waitTimers(t, 1)
+	clock.Advance(50 * time.Millisecond)
+	wantStatus(t, a.expect("status"), "G", 3)
+	a.send(g.Addr(), status("G", 2))
+	if r := a.expect("rumor").Rumor; r.ID != 2 {
+		t.Fatalf("repair sent %+v", r)
+	}
+	// After a timeout in a row, the wait doubles.
+	clock.waitTimers(t, 1)
+	clock.Advance(50 * time.Millisecond)
+	a.expectNothing(50 * time.Millisecond)
+	clock.Advance(50 * time.Millisecond)
+	if r := a.expect("rumor").Rumor; r.ID != 2 {
+		t.Fatalf("resent after 100 ms: %+v, want ID 2", r)
+	}
+}
+
+// A status crossing rumors on their way does not make us send them again.
+func TestRumorsInFlightAreNotSentTwice(t *testing.T) {
+	n := NewMemNetwork(1)
+	a := newFakePeer(t, n, peerA)
+	clock := newFakeClock()
+	g, _ := startGossiper(t, n, us, Config{Name: "G", Clock: clock, Rand: tails()})
+	for _, text := range []string{"one", "two"} {
+		if err := g.Say(text); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.send(g.Addr(), status())
+	a.expect("rumor")
+	a.send(g.Addr(), status("G", 2)) // the ack: ID 2 goes
+	a.expect("rumor")
+	a.send(g.Addr(), status("G", 2)) // sent before ID 2 arrived
+	a.expectNothing(100 * time.Millisecond)
+}
+
+// A status that shows the peer lacks several origins is answered with the
+// next message of each at once.
+func TestPeerFarBehindGetsOneMessageOfEachOriginAtOnce(t *testing.T) {
+	n := NewMemNetwork(1)
+	a, b := newFakePeer(t, n, peerA), newFakePeer(t, n, peerB)
+	clock := newFakeClock()
+	// tails() would spin in Intn(3): a seeded source draws the exchange.
+	g, rec := startGossiper(t, n, us, Config{Name: "G", Clock: clock, Rand: rand.New(rand.NewSource(1))})
+	for _, origin := range []string{"X", "Y", "Z"} {
+		b.send(g.Addr(), rumor(origin, 1, "from "+origin))
+		rec.WaitLine(t, "RUMOR origin "+origin+" from 127.0.0.1:5002 ID 1 contents from "+origin, 5*time.Second)
+	}
+	a.send(g.Addr(), status())
+	got := map[string]bool{}
+	for range 3 {
+		r := a.expect("rumor").Rumor
+		got[r.Origin] = true
+	}
+	if len(got) != 3 {
+		t.Fatalf("sent rumors of %v, want one of each of X, Y, Z", got)
+	}
+}
+
+// When we asked a peer for what it has and nothing came, we ask again after
+// its ack timeout, and stop once it answers.
+func TestAskIsRepeatedUntilAnswered(t *testing.T) {
+	n := NewMemNetwork(1)
+	a := newFakePeer(t, n, peerA)
+	clock := newFakeClock()
+	g, _ := startGossiper(t, n, us, Config{Name: "G", Clock: clock, Rand: tails()})
+	a.send(g.Addr(), status("X", 2))
+	a.expect("status")
+	clock.waitTimers(t, 1)
+	clock.Advance(time.Second)
+	a.expect("status")
+	a.send(g.Addr(), rumor("X", 1, "here"))
+	a.expect("status") // the ack
+	a.expect("rumor")  // mongered back to the only peer, which acks it
+	a.send(g.Addr(), status("X", 2))
+	clock.Advance(10 * time.Second)
+	a.expectNothing(100 * time.Millisecond)
+}

@@ -142,7 +142,7 @@ func figure(e experiment, pts []*point, machine string) (report.Figure, error) {
 		f.Heading = "Infection curve"
 		grid := stats.Grid(curveEnd(pts), 200)
 		ch := report.Chart{Title: "Fraction of (node, message) pairs held after the first message was sent", Subtitle: sub,
-			XLabel: "time since the message was sent (s)", YLabel: "fraction of pairs held", YMin: 0, YMax: 1.02}
+			XLabel: "time since the message was sent (s)", YLabel: "fraction of pairs held", YMin: 0, YMax: 1.02, LegendBottom: true}
 		for i, pt := range pts {
 			rs := ok(pt)
 			if len(rs) == 0 {
@@ -158,71 +158,86 @@ func figure(e experiment, pts []*point, machine string) (report.Figure, error) {
 			"Time 0 is when the message was given to its origin: in memory, the virtual instant of the call; with processes, just before the client process is started.")
 	case "scaling", "traffic", "loss":
 		axis := e.axis()
-		keys, groups := series(pts, axis)
 		logX := axis == "n"
+		// One chart per setting of the other sweeps; on it, each engine
+		// has its line style and each figure its colour.
+		for _, grp := range bySetting(pts, axis) {
+			keys, groups := series(grp.pts, axis)
+			title := func(s string) string {
+				if grp.name != "" {
+					return s + ", " + grp.name
+				}
+				return s
+			}
+			switch e.Kind {
+			case "scaling":
+				ch := report.Chart{Title: title("Time until a fraction of (node, message) pairs is held"), Subtitle: sub,
+					XLabel: axisLabel(axis), YLabel: "time (s), log scale", LogX: logX, LogY: true, Headroom: 1.6}
+				for gi, k := range keys {
+					for qi, q := range quantiles {
+						s := report.Series{Label: fmt.Sprintf("%s: %g%%", k, q*100), Style: report.LinePoints, Color: qi, Dashed: gi%2 == 1}
+						for _, pt := range groups[k] {
+							s.X = append(s.X, xValue(pt.Params, axis))
+							s.Y = append(s.Y, over(pt, func(r exp.Result) float64 { return r.TimeTo(q) }))
+						}
+						ch.Series = append(ch.Series, s)
+					}
+				}
+				charts = append(charts, ch)
+			case "traffic":
+				dg := report.Chart{Title: title("Datagrams sent per node per message, until every node held it"), Subtitle: sub,
+					XLabel: axisLabel(axis), YLabel: "datagrams per node per message", LogX: logX, Headroom: 1.5}
+				by := report.Chart{Title: title("Bytes sent per node per message (UDP payload)"), Subtitle: sub,
+					XLabel: axisLabel(axis), YLabel: "bytes per node per message", LogX: logX, Headroom: 1.4}
+				for gi, k := range keys {
+					all := report.Series{Label: k + ": all datagrams", Style: report.LinePoints, Color: 0, Dashed: gi%2 == 1}
+					rum := report.Series{Label: k + ": rumors only", Style: report.LinePoints, Color: 1, Dashed: gi%2 == 1}
+					b := report.Series{Label: k, Style: report.LinePoints, Color: 0, Dashed: gi%2 == 1}
+					for _, pt := range groups[k] {
+						x := xValue(pt.Params, axis)
+						all.X, rum.X, b.X = append(all.X, x), append(rum.X, x), append(b.X, x)
+						traffic := func(v func(exp.Result) int64) stats.Band {
+							return over(pt, func(r exp.Result) float64 {
+								if v(r) < 0 {
+									return math.NaN()
+								}
+								return r.PerNodeMessage(v(r))
+							})
+						}
+						all.Y = append(all.Y, traffic(func(r exp.Result) int64 { return r.Datagrams }))
+						rum.Y = append(rum.Y, traffic(func(r exp.Result) int64 { return r.Rumors }))
+						b.Y = append(b.Y, traffic(func(r exp.Result) int64 { return r.Bytes }))
+					}
+					dg.Series = append(dg.Series, all, rum)
+					by.Series = append(by.Series, b)
+				}
+				charts = append(charts, dg, by)
+			case "loss":
+				ch := report.Chart{Title: title("Time until 90% and 100% of (node, message) pairs are held, against loss"), Subtitle: sub,
+					XLabel: axisLabel(axis), YLabel: "time (s)", Headroom: 1.5}
+				for gi, k := range keys {
+					for qi, q := range []float64{0.9, 1} {
+						s := report.Series{Label: fmt.Sprintf("%s: %g%%", k, q*100), Style: report.LinePoints, Color: qi, Dashed: gi%2 == 1}
+						for _, pt := range groups[k] {
+							s.X = append(s.X, xValue(pt.Params, axis))
+							s.Y = append(s.Y, over(pt, func(r exp.Result) float64 { return r.TimeTo(q) }))
+						}
+						ch.Series = append(ch.Series, s)
+					}
+				}
+				charts = append(charts, ch)
+			}
+		}
 		switch e.Kind {
 		case "scaling":
 			f.Heading = "Time to 50/90/99/100% of nodes against " + axis
-			ch := report.Chart{Title: "Time until a fraction of (node, message) pairs is held", Subtitle: sub,
-				XLabel: axisLabel(axis), YLabel: "time (s), log scale", LogX: logX, LogY: true}
-			for gi, k := range keys {
-				for qi, q := range quantiles {
-					s := report.Series{Label: fmt.Sprintf("%s: %g%%", k, q*100), Style: report.LinePoints, Color: gi*len(quantiles) + qi, Dashed: gi%2 == 1}
-					for _, pt := range groups[k] {
-						s.X = append(s.X, xValue(pt.Params, axis))
-						s.Y = append(s.Y, over(pt, func(r exp.Result) float64 { return r.TimeTo(q) }))
-					}
-					ch.Series = append(ch.Series, s)
-				}
-			}
-			charts = append(charts, ch)
 			f.Text = append(f.Text, "Points are medians over runs, bars the range; a run that never reached a fraction counts as infinitely late, so a point is missing when most runs did not get there.")
 		case "traffic":
 			f.Heading = "Datagrams and bytes per node per message"
-			dg := report.Chart{Title: "Datagrams sent per node per message, from the message until every node held it", Subtitle: sub,
-				XLabel: axisLabel(axis), YLabel: "datagrams per node per message", LogX: logX}
-			by := report.Chart{Title: "Bytes sent per node per message (UDP payload)", Subtitle: sub,
-				XLabel: axisLabel(axis), YLabel: "bytes per node per message", LogX: logX}
-			for gi, k := range keys {
-				all := report.Series{Label: k + ": all datagrams", Style: report.LinePoints, Color: 2 * gi}
-				rum := report.Series{Label: k + ": rumors only", Style: report.LinePoints, Color: 2*gi + 1, Dashed: true}
-				b := report.Series{Label: k, Style: report.LinePoints, Color: 2 * gi}
-				for _, pt := range groups[k] {
-					x := xValue(pt.Params, axis)
-					all.X, rum.X, b.X = append(all.X, x), append(rum.X, x), append(b.X, x)
-					traffic := func(v func(exp.Result) int64) stats.Band {
-						return over(pt, func(r exp.Result) float64 {
-							if v(r) < 0 {
-								return math.NaN()
-							}
-							return r.PerNodeMessage(v(r))
-						})
-					}
-					all.Y = append(all.Y, traffic(func(r exp.Result) int64 { return r.Datagrams }))
-					rum.Y = append(rum.Y, traffic(func(r exp.Result) int64 { return r.Rumors }))
-					b.Y = append(b.Y, traffic(func(r exp.Result) int64 { return r.Bytes }))
-				}
-				dg.Series = append(dg.Series, all, rum)
-				by.Series = append(by.Series, b)
-			}
-			charts = append(charts, dg, by)
-			f.Text = append(f.Text, "Counted from the first message until every node held every message (with anti-entropy on), so anti-entropy statuses sent meanwhile are included. "+
+			f.Text = append(f.Text, "Counted from the first message until every node held every message, so anti-entropy statuses sent meanwhile are included. "+
 				"The memory engine counts every datagram written, lost or not; the process engine reads each daemon's peerster_packets_total and peerster_bytes_total from /metrics before and after (another implementation has no /metrics, and its runs show no traffic).")
 		case "loss":
 			f.Heading = "Delivery time against loss rate"
-			ch := report.Chart{Title: "Time until 90% and 100% of (node, message) pairs are held, against loss", Subtitle: sub,
-				XLabel: axisLabel(axis), YLabel: "time (s)"}
-			for gi, k := range keys {
-				for qi, q := range []float64{0.9, 1} {
-					s := report.Series{Label: fmt.Sprintf("%s: %g%%", k, q*100), Style: report.LinePoints, Color: 2*gi + qi, Dashed: qi == 0}
-					for _, pt := range groups[k] {
-						s.X = append(s.X, xValue(pt.Params, axis))
-						s.Y = append(s.Y, over(pt, func(r exp.Result) float64 { return r.TimeTo(q) }))
-					}
-					ch.Series = append(ch.Series, s)
-				}
-			}
-			charts = append(charts, ch)
 			f.Text = append(f.Text, "Loss is drawn per datagram and per link, independently: in memory by the virtual network, with processes by an nftables rule on the input hook of a network namespace of the run's own (a silent drop, as on a real network).")
 		}
 	case "residue":
@@ -242,6 +257,33 @@ func figure(e experiment, pts []*point, machine string) (report.Figure, error) {
 	var err error
 	f.SVGs, err = svgs(charts...)
 	return f, err
+}
+
+// setting is the points of one chart: those sharing every swept value but
+// the engine and the x axis.
+type setting struct {
+	name string
+	pts  []*point
+}
+
+func bySetting(pts []*point, axis string) []setting {
+	var out []setting
+	for _, pt := range pts {
+		var parts []string
+		for _, p := range strings.Split(pt.Label, ", ")[1:] {
+			if !strings.HasPrefix(p, axis+"=") {
+				parts = append(parts, p)
+			}
+		}
+		name := strings.Join(parts, ", ")
+		i := slices.IndexFunc(out, func(s setting) bool { return s.name == name })
+		if i < 0 {
+			out = append(out, setting{name: name})
+			i = len(out) - 1
+		}
+		out[i].pts = append(out[i].pts, pt)
+	}
+	return out
 }
 
 func labelOf(pt *point) string {
@@ -305,9 +347,8 @@ func compare(e experiment, pts []*point) []string {
 		p50 := over(pr.proc, func(r exp.Result) float64 { return r.TimeTo(0.5) }).Median
 		m100 := over(pr.mem, func(r exp.Result) float64 { return r.TimeTo(1) }).Median
 		p100 := over(pr.proc, func(r exp.Result) float64 { return r.TimeTo(1) }).Median
-		label := strings.TrimPrefix(labelOf(pr.mem), engineName(exp.Memory))
-		rows = append(rows, fmt.Sprintf("Same setting%s (n=%d): median time to 50%% %s s in memory, %s s with processes; to 100%% %s s and %s s (ratio %s).",
-			label, pr.mem.Params.N, fmtF(round3(m50)), fmtF(round3(p50)), fmtF(round3(m100)), fmtF(round3(p100)), fmtF(round3(p100/m100))))
+		rows = append(rows, fmt.Sprintf("Same setting (n=%d, loss=%s): median time to 50%% %s s in memory, %s s with processes; to 100%% %s s and %s s, processes/memory %s×.",
+			pr.mem.Params.N, pr.mem.Params.Get("loss"), sig(m50), sig(p50), sig(m100), sig(p100), sig(p100/m100)))
 	}
 	if len(rows) == 0 {
 		return nil
@@ -320,6 +361,9 @@ func compare(e experiment, pts []*point) []string {
 }
 
 func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
+
+// sig is v to 3 significant digits.
+func sig(v float64) string { return strconv.FormatFloat(v, 'g', 3, 64) }
 
 // residueCharts draws the measured residue and traffic against the stop
 // probability next to the paper's Table 2, its analysis, and a Monte Carlo

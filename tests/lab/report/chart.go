@@ -50,7 +50,12 @@ type Chart struct {
 	LogX, LogY      bool
 	// YMin and YMax fix the y range when both are set (Hi > Lo).
 	YMin, YMax float64
-	Series     []Series
+	// Headroom multiplies the top of the y range (on a log axis, by
+	// decades' worth) to leave the legend room above the data; 0 leaves
+	// it. LegendBottom puts the legend at the bottom right instead.
+	Headroom     float64
+	LegendBottom bool
+	Series       []Series
 }
 
 func usable(v float64, log bool) bool {
@@ -67,7 +72,7 @@ func (c Chart) SVG() (string, error) {
 	}
 	p.Title.TextStyle.Font.Size = vg.Points(11)
 	p.X.Label.Text, p.Y.Label.Text = c.XLabel, c.YLabel
-	p.Legend.Top = true
+	p.Legend.Top = !c.LegendBottom
 	p.Legend.TextStyle.Font.Size = vg.Points(9)
 	p.Add(plotter.NewGrid())
 	if c.LogX {
@@ -149,6 +154,13 @@ func (c Chart) SVG() (string, error) {
 	}
 	if c.YMax > c.YMin {
 		p.Y.Min, p.Y.Max = c.YMin, c.YMax
+	}
+	if c.Headroom > 1 {
+		if c.LogY {
+			p.Y.Max = p.Y.Min * math.Pow(p.Y.Max/p.Y.Min, c.Headroom)
+		} else {
+			p.Y.Max = p.Y.Min + (p.Y.Max-p.Y.Min)*c.Headroom
+		}
 	}
 	canvas := vgsvg.New(8*vg.Inch, 5*vg.Inch)
 	p.Draw(draw.New(canvas))

@@ -1,8 +1,6 @@
 package tests
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
@@ -19,7 +17,9 @@ import (
 // tmuxTerm is one tmux server of the test's own, on a private socket, with
 // one session whose pane runs the daemon.
 type tmuxTerm struct {
-	t    testing.TB
+	t testing.TB
+	// sock is the server's socket, in the test's temporary directory so
+	// that it goes with it (tmux leaves it behind on kill-server).
 	sock string
 	// dir holds the configuration and each session's exit status.
 	dir  string
@@ -34,12 +34,8 @@ func newTmux(t testing.TB) *tmuxTerm {
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Skip("tmux is not installed")
 	}
-	b := make([]byte, 6)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
-	x := &tmuxTerm{t: t, sock: "peerster-chatview-" + hex.EncodeToString(b), dir: dir, conf: filepath.Join(dir, "tmux.conf")}
+	x := &tmuxTerm{t: t, sock: filepath.Join(dir, "tmux.sock"), dir: dir, conf: filepath.Join(dir, "tmux.conf")}
 	// remain-on-exit keeps a pane whose daemon exited, so that its last
 	// screen can be read; without the status line the pane is the whole
 	// terminal.
@@ -51,7 +47,7 @@ func newTmux(t testing.TB) *tmuxTerm {
 }
 
 func (x *tmuxTerm) run(args ...string) (string, error) {
-	cmd := exec.Command("tmux", append([]string{"-L", x.sock, "-f", x.conf}, args...)...)
+	cmd := exec.Command("tmux", append([]string{"-S", x.sock, "-f", x.conf}, args...)...)
 	// A test run from inside tmux must not talk to that tmux.
 	cmd.Env = append(os.Environ(), "TMUX=")
 	out, err := cmd.CombinedOutput()

@@ -146,12 +146,12 @@ func presets(name string, runs int) ([]experiment, error) {
 		}}}, nil
 	case "scaling":
 		return []experiment{{ID: "scaling", Kind: "scaling", Base: base, Arms: []arm{
-			{exp.Memory, []sweep{sw("n", "10", "30", "100", "300", "1000", "3000", "10000")}, r(5)},
+			{exp.Memory, []sweep{sw("n", "10", "30", "100", "200", "1000", "3000", "10000")}, r(5)},
 			{exp.Process, []sweep{sw("n", "10", "30", "100", "200")}, r(3)},
 		}}}, nil
 	case "traffic":
 		return []experiment{{ID: "traffic", Kind: "traffic", Base: base, Arms: []arm{
-			{exp.Memory, []sweep{sw("n", "10", "30", "100", "300", "1000", "3000", "10000")}, r(5)},
+			{exp.Memory, []sweep{sw("n", "10", "30", "100", "200", "1000", "3000", "10000")}, r(5)},
 			{exp.Process, []sweep{sw("n", "10", "30", "100", "200")}, r(3)},
 		}}}, nil
 	case "residue":
@@ -167,7 +167,7 @@ func presets(name string, runs int) ([]experiment, error) {
 		// The acceptance sweep: n = 10…10,000 in memory and
 		// 10…200 as processes, at 0% and 30% loss.
 		return []experiment{{ID: "compare", Kind: "scaling", Base: base, Arms: []arm{
-			{exp.Memory, []sweep{sw("n", "10", "30", "100", "300", "1000", "3000", "10000"), sw("loss", "0", "0.3")}, r(5)},
+			{exp.Memory, []sweep{sw("n", "10", "30", "100", "200", "1000", "3000", "10000"), sw("loss", "0", "0.3")}, r(5)},
 			{exp.Process, []sweep{sw("n", "10", "30", "100", "200"), sw("loss", "0", "0.3")}, r(3)},
 		}}}, nil
 	}

@@ -75,6 +75,8 @@ func runProcessInto(res *Result, p Params, seed uint64, cfg ProcessConfig) error
 		return errors.New("loss on the process engine needs a network namespace (-netns, as root)")
 	case p.Dup > 0:
 		return errors.New("the process engine cannot duplicate datagrams")
+	case p.N > uiBase-gossipBase:
+		return fmt.Errorf("n=%d: the process engine runs at most %d nodes", p.N, uiBase-gossipBase)
 	}
 	peers, err := Topology(p, seed)
 	if err != nil {
@@ -158,8 +160,6 @@ func runProcessInto(res *Result, p Params, seed uint64, cfg ProcessConfig) error
 			return err
 		}
 	}
-	deadline := time.NewTimer(p.Horizon)
-	defer deadline.Stop()
 	for {
 		mu.Lock()
 		held := 0
@@ -181,9 +181,10 @@ func runProcessInto(res *Result, p Params, seed uint64, cfg ProcessConfig) error
 		if exited >= 0 {
 			return fmt.Errorf("node %d exited during the run", exited)
 		}
+		// Woken by a new proof, or every 100 ms to notice a dead node
+		// or the horizon.
 		select {
 		case <-changed:
-		case <-deadline.C:
 		case <-time.After(100 * time.Millisecond):
 		}
 		if time.Since(t0) >= p.Horizon {

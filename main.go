@@ -268,7 +268,7 @@ func run(args []string, mods []gossiper.Module) int {
 
 	// The client port first: the course scripts send client messages the
 	// moment the last node is launched.
-	ui, err := net.ListenPacket("udp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(int(opts.uiPort))))
+	ui, err := gossiper.ListenUDP(net.JoinHostPort("127.0.0.1", strconv.Itoa(int(opts.uiPort))))
 	if err != nil {
 		log.WithError(err).Error("cannot listen on the client port")
 		return 1

@@ -26,6 +26,12 @@ type Sayer interface {
 	Say(text string) error
 }
 
+// BatchSayer is a Sayer that takes many messages at once more cheaply than
+// one by one (Peerster handles them in one step of its loop).
+type BatchSayer interface {
+	SayAll(texts []string) error
+}
+
 // Relayer is a protocol that can carry a message first seen on another
 // protocol; the bridge uses it. origin is the name the message came with
 // (a Peerster origin, a whisper nick, a p2p identity).
@@ -297,6 +303,23 @@ func (n *Node) Run(ctx context.Context) error {
 // Say sends text to every protocol that can carry chat.
 func (n *Node) Say(text string) error {
 	return dispatch(n, "send a chat message", func(s Sayer) error { return s.Say(text) })
+}
+
+// SayAll sends each of texts, in order, through every protocol that can
+// carry chat: the client port's runs of messages.
+func (n *Node) SayAll(texts []string) error {
+	return dispatch(n, "send chat messages", func(s Sayer) error {
+		if b, ok := s.(BatchSayer); ok {
+			return b.SayAll(texts)
+		}
+		var errs []error
+		for _, text := range texts {
+			if err := s.Say(text); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		return errors.Join(errs...)
+	})
 }
 
 // SendFile sends the file at path through every protocol that carries files.

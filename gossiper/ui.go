@@ -11,11 +11,48 @@ import (
 	"github.com/sirupsen/logrus"
 )
 
+// clientQueue is how many decoded client requests may wait for the node.
+// Together with the socket's buffer it absorbs what arrives while the node
+// is busy (a garbage collection, a slow stdout).
+const clientQueue = 4096
+
+// maxBatch bounds the chat messages handed to the protocols at once.
+const maxBatch = 1024
+
+// clientRequest is one decoded client datagram.
+type clientRequest struct {
+	msg *messages.Message
+	log logrus.FieldLogger
+}
+
+// textOnly reports whether the request only asks to send chat text, which
+// may be batched with its neighbours.
+func (r clientRequest) textOnly() bool {
+	m := r.msg
+	return m.Text != "" && m.Name == nil && m.Node == nil && m.Digit == nil && m.Pull == nil && m.File == nil
+}
+
 // ServeClients reads client datagrams from conn (the UIPort) and carries out
-// what they ask until ctx is cancelled. A bad datagram is logged and dropped.
+// what they ask until ctx is cancelled. A bad datagram is logged and
+// dropped. Reading never waits for the protocols: requests queue for a
+// second goroutine, which hands runs of chat messages to the protocols in
+// one call each (Node.SayAll), in the order they came.
 func (n *Node) ServeClients(ctx context.Context, conn net.PacketConn) error {
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
+	requests := make(chan clientRequest, clientQueue)
+	handled := make(chan struct{})
+	go func() {
+		defer close(handled)
+		n.handleClients(requests)
+	}()
+	err := n.readClients(ctx, conn, requests)
+	close(requests)
+	<-handled
+	return err
+}
+
+func (n *Node) readClients(ctx context.Context, conn net.PacketConn, requests chan<- clientRequest) error {
 	buf := make([]byte, 64<<10)
 	metrics := n.metrics.Protocol("client")
 	for {
@@ -40,7 +77,49 @@ func (n *Node) ServeClients(ctx context.Context, conn net.PacketConn) error {
 			continue
 		}
 		metrics.In("request", size)
-		n.handleClient(m, log)
+		requests <- clientRequest{msg: m, log: log}
+	}
+}
+
+// handleClients carries out requests in order until the channel closes.
+func (n *Node) handleClients(requests <-chan clientRequest) {
+	var texts []string
+	var next *clientRequest
+	for {
+		var r clientRequest
+		if next != nil {
+			r, next = *next, nil
+		} else {
+			var ok bool
+			if r, ok = <-requests; !ok {
+				return
+			}
+		}
+		if !r.textOnly() {
+			n.handleClient(r.msg, r.log)
+			continue
+		}
+		// A run of chat messages: take what is already waiting.
+		texts = append(texts[:0], r.msg.Text)
+	drain:
+		for len(texts) < maxBatch {
+			select {
+			case more, ok := <-requests:
+				if !ok {
+					break drain
+				}
+				if !more.textOnly() {
+					next = &more
+					break drain
+				}
+				texts = append(texts, more.msg.Text)
+			default:
+				break drain
+			}
+		}
+		if err := n.SayAll(texts); err != nil {
+			n.rateLog.Warn(r.log.WithError(err).WithField("messages", len(texts)), "client messages refused")
+		}
 	}
 }
 

@@ -264,6 +264,26 @@ func (g *Gossiper) Say(text string) error {
 	return g.call(func() error { return g.originate(text, true) })
 }
 
+// SayAll implements gossiper.BatchSayer: the messages are issued in one
+// step, so their lines, datagrams and (with a store) one commit go out
+// together instead of one round trip through the loop each.
+func (g *Gossiper) SayAll(texts []string) error {
+	for _, text := range texts {
+		if text == "" {
+			return errors.New("peerster: empty message")
+		}
+	}
+	return g.call(func() error {
+		var errs []error
+		for _, text := range texts {
+			if err := g.originate(text, true); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		return errors.Join(errs...)
+	})
+}
+
 // Relay implements gossiper.Relayer: a message from another protocol goes
 // out as a message of ours with the text "origin: text".
 func (g *Gossiper) Relay(origin, text string) error {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+
+	"github.com/peerster-chat/Peerster/gossiper"
 )
 
 // Transport carries datagrams between gossipers. The real one is UDP; tests
@@ -20,10 +22,6 @@ type Transport interface {
 	Close() error
 }
 
-// socketBuffer is large enough to absorb a burst of a few hundred status
-// and rumor datagrams while the gossiper is busy printing.
-const socketBuffer = 4 << 20
-
 // UDPTransport is a Transport over a UDP socket.
 type UDPTransport struct {
 	conn  *net.UDPConn
@@ -32,13 +30,12 @@ type UDPTransport struct {
 
 // ListenUDP binds the gossip address.
 func ListenUDP(addr netip.AddrPort) (*UDPTransport, error) {
-	conn, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(addr))
+	// Buffers large enough to absorb a burst of statuses and rumors while
+	// the gossiper is busy printing.
+	conn, err := gossiper.ListenUDP(addr.String())
 	if err != nil {
 		return nil, fmt.Errorf("listen on gossip address %s: %w", addr, err)
 	}
-	// Best effort: the kernel caps the size at net.core.rmem_max.
-	_ = conn.SetReadBuffer(socketBuffer)
-	_ = conn.SetWriteBuffer(socketBuffer)
 	local := conn.LocalAddr().(*net.UDPAddr).AddrPort()
 	return &UDPTransport{conn: conn, local: netip.AddrPortFrom(local.Addr().Unmap(), local.Port())}, nil
 }

@@ -467,7 +467,8 @@ func residueCharts(e experiment, pts []*point, sub string) (report.Chart, report
 func residueText(pts []*point) []string {
 	return []string{
 		"Compared with: " + demers.Citation + ". The table values are transcribed from the paper's Table 2; the feedback equation is the paper's " +
-			"(di/ds = -(k+1)/k + 1/(ks), hence s = e^{-(k+1)(1-s)}), and the blind one follows from the same steps with removal independent of s. " +
+			"(di/ds = -(k+1)/k + 1/(ks), hence s = e^{-(k+1)(1-s)}; its TeX source is in the Xerox PARC archive, " + demers.Source + "), " +
+			"and the blind one follows from the same steps with removal independent of s. " +
 			"Our handout's coin is blind (it is flipped after every exchange, whether the peer had the rumor or not) with p = 1/2, i.e. k = 2, where Table 2 gives a residue of 0.205 and 1.59 messages per site.",
 		"Why Peerster's residue is far below the paper's: the daemon does more than the model. On tails it sends its status to every peer that, as far as it knows, lacks the rumor " +
 			"(README, \"On tails\"), which starts a pull exchange at once; it prefers peers that lack the rumor when it picks one; and it flips again on any in-sync status while a rumor is fresh. " +

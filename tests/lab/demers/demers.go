@@ -23,6 +23,11 @@ const Citation = `A. Demers, D. Greene, C. Hauser, W. Irish, J. Larson, S. Shenk
 	`"Epidemic algorithms for replicated database maintenance", Proc. 6th ACM PODC, 1987, pp. 1-12 ` +
 	`(Xerox PARC report CSL-89-1), section 1.4 "Rumor mongering": Table 1 (feedback, counter) and Table 2 (blind, coin), 1000 sites`
 
+// Source is where the paper's analysis of rumor mongering, with the
+// blind/feedback and counter/coin variants, can be read as its authors
+// wrote it.
+const Source = "https://xeroxparcarchive.computerhistory.org/_cd6_/ralpine/chspaper/as1r4.tex!1"
+
 // Row is one line of the paper's tables: residue s, traffic m (pushes per
 // site), and the average and last cycle at which a site heard the rumor.
 type Row struct {

@@ -34,7 +34,9 @@ type Params struct {
 	Dup     float64
 	Latency time.Duration
 	Jitter  time.Duration
-	// AE is the anti-entropy period, 0 off; Ack the ack timeout.
+	// AE is the anti-entropy period, 0 off; Ack the ack timeout, which
+	// the daemon shortens to a few round trips once it has measured them,
+	// so Ack is its ceiling and the wait before a first ack.
 	AE  time.Duration
 	Ack time.Duration
 	// Coin is fair (the handout: stop with probability 1/2), always (never

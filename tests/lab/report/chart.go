@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image/color"
 	"math"
+	"strconv"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -75,6 +76,7 @@ func (c Chart) SVG() (string, error) {
 	p.Legend.Top = !c.LegendBottom
 	p.Legend.TextStyle.Font.Size = vg.Points(9)
 	p.Add(plotter.NewGrid())
+	p.X.Tick.Marker, p.Y.Tick.Marker = plot.TickerFunc(linearTicks), plot.TickerFunc(linearTicks)
 	if c.LogX {
 		p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
 	}
@@ -182,3 +184,34 @@ type errorBars struct {
 }
 
 func (e errorBars) YError(i int) (float64, float64) { return e.errs.YError(i) }
+
+// linearTicks labels 5 to 10 round values (steps of 1, 2 or 5 times a
+// power of ten) with a minor tick between each: gonum's default labels as
+// few as two, which leaves a reader guessing times off a curve.
+func linearTicks(lo, hi float64) []plot.Tick {
+	if !(hi > lo) {
+		return []plot.Tick{{Value: lo, Label: strconv.FormatFloat(lo, 'g', 4, 64)}}
+	}
+	raw := (hi - lo) / 6
+	mag := math.Pow(10, math.Floor(math.Log10(raw)))
+	step := mag
+	for _, m := range []float64{1, 2, 5, 10} {
+		if m*mag >= raw {
+			step = m * mag
+			break
+		}
+	}
+	var ticks []plot.Tick
+	for i := math.Ceil(lo / step * 2); i/2*step <= hi+step*1e-9; i++ {
+		v := i / 2 * step
+		if math.Abs(v) < step*1e-9 {
+			v = 0
+		}
+		t := plot.Tick{Value: v}
+		if int(i)%2 == 0 {
+			t.Label = strconv.FormatFloat(v, 'g', 4, 64)
+		}
+		ticks = append(ticks, t)
+	}
+	return ticks
+}

@@ -356,9 +356,10 @@ func compare(e experiment, pts []*point) []string {
 		return nil
 	}
 	if faster {
-		rows = append(rows, "At some settings above the processes were faster than the simulation. Why is not established by these runs: "+
+		rows = append(rows, "At some settings above the processes were faster than the simulation. Under loss, the time to reach half the nodes is bimodal in both engines: "+
 			"a first exchange with a peer waits the full ack timeout when its rumor or ack is lost (the daemon has not measured the round trip yet), "+
-			"so a few early losses decide the median in both engines, and how the two engines order concurrent events changes which exchanges those are.")
+			"so a run whose early exchanges lose a datagram stalls for a large part of a second and one whose early exchanges succeed does not. "+
+			"With a handful of runs per point the median can land in either mode; more runs (-runs) tell a real gap from this.")
 	}
 	return append(rows, "What differs between the engines, beyond the protocol code they share: "+
 		"(1) the links: in memory each datagram takes the set latency and jitter (here "+e.Base.Latency.String()+" + up to "+e.Base.Jitter.String()+") and handling it takes no time, "+

@@ -54,7 +54,7 @@ func subtitle(e experiment, pts []*point, machine string) string {
 	}
 	var fixed []string
 	for _, n := range []string{"topo", "k", "n", "loss", "ae", "ack", "coin", "msgs", "origin", "latency", "jitter"} {
-		if swept[n] || (n == "k" && e.Base.Topo != "regular") {
+		if swept[n] || (n == "k" && e.Base.Topo != "regular") || (n == "ae" && e.Kind == "residue") {
 			continue
 		}
 		fixed = append(fixed, n+"="+e.Base.Get(n))

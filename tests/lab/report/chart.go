@@ -141,6 +141,11 @@ func (c Chart) SVG() (string, error) {
 				return "", err
 			}
 			sc.Color, sc.Shape, sc.Radius = col, plotutil.Shape(s.Color), vg.Points(3)
+			if s.Style == Points {
+				// Markers alone carry the series: larger, so a curve
+				// over them does not hide them.
+				sc.Radius = vg.Points(5)
+			}
 			p.Add(sc)
 			thumbs = append(thumbs, sc)
 			eb, err := plotter.NewYErrorBars(errorBars{pts, errs})

@@ -97,23 +97,6 @@ type freshRumor struct {
 	msg vclock.Message
 	at  time.Time
 	set bool
-	// flipped are the peers whose in-sync status has flipped the coin for
-	// this rumor: one flip per peer and rumor (handleStatus).
-	flipped map[netip.AddrPort]struct{}
-	// probed are the quiet peers sent this rumor (probeQuietPeers).
-	probed map[netip.AddrPort]struct{}
-}
-
-// once reports whether peer is not in set yet, and puts it there.
-func once(set *map[netip.AddrPort]struct{}, peer netip.AddrPort) bool {
-	if _, done := (*set)[peer]; done {
-		return false
-	}
-	if *set == nil {
-		*set = make(map[netip.AddrPort]struct{})
-	}
-	(*set)[peer] = struct{}{}
-	return true
 }
 
 // New returns a gossiper speaking over tr. It does nothing until Run.

@@ -28,6 +28,9 @@ type peerState struct {
 	// the ack of a rumor of ours (or when it was added): its own
 	// anti-entropy, or a request.
 	lastVolunteered time.Time
+	// lastFreshFlip is when an in-sync status of the peer last flipped
+	// the coin for the fresh rumor (Gossiper.freshFlipDue).
+	lastFreshFlip time.Time
 	// rtt times the acks of our rumors to the peer.
 	rtt rtt
 	// inFlight are rumors sent to the peer and not yet acked, with when

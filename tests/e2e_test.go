@@ -453,7 +453,10 @@ func runRingScript(t *testing.T, script string) (string, error) {
 	// OTHER_BIN, when exported for an interop run, must not leak in here.
 	cmd.Env = append(os.Environ(), "PEERSTER_NO_BUILD=1", "OTHER_BIN=", "OTHER_CLIENT_BIN=",
 		"PEERSTER_BIN="+gossiperBin, "CLIENT_BIN="+clientBin,
-		fmt.Sprintf("GOSSIP_BASE=%d", base), fmt.Sprintf("UI_BASE=%d", base+ringSize))
+		fmt.Sprintf("GOSSIP_BASE=%d", base), fmt.Sprintf("UI_BASE=%d", base+ringSize),
+		// Ten nodes bind in well under a second on an idle machine; the
+		// rest of the suite on both cores has made it take over 10 s.
+		"WAIT_TIMEOUT=30")
 	// The script stops its own nodes on SIGTERM; SIGKILL would leave them
 	// running.
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }

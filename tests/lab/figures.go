@@ -410,7 +410,7 @@ func residueCharts(e experiment, pts []*point, sub string) (report.Chart, report
 		m := demers.Traffic(sb)
 		blindM.Y = append(blindM.Y, stats.Band{Lo: m, Median: m, Hi: m})
 	}
-	table2 := report.Series{Label: "Demers et al. Table 2 (blind, coin; 1000 sites)", Style: report.Points, Color: 4}
+	table2 := report.Series{Label: "Demers et al. Table 2 (blind, coin; 1000 sites)", Style: report.Points, Color: 2}
 	table2M := table2
 	for _, row := range demers.BlindCoin {
 		p := 1 / float64(row.K)

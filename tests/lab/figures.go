@@ -35,7 +35,7 @@ func ok(pt *point) []exp.Result {
 
 // subtitle names engines, runs and machine, and the setting common to
 // every point.
-func subtitle(e experiment, pts []*point, machine string) string {
+func subtitle(e experiment, pts []*point, machine, impl string) string {
 	var parts []string
 	for _, a := range e.Arms {
 		n := 0
@@ -44,7 +44,11 @@ func subtitle(e experiment, pts []*point, machine string) string {
 				n = max(n, len(ok(pt)))
 			}
 		}
-		parts = append(parts, fmt.Sprintf("%s: %d runs per point", engineName(a.Engine), n))
+		name := engineName(a.Engine)
+		if a.Engine == exp.Process && impl != "" {
+			name += " (" + impl + ")"
+		}
+		parts = append(parts, fmt.Sprintf("%s: %d runs per point", name, n))
 	}
 	swept := map[string]bool{"engine": true}
 	for _, a := range e.Arms {
@@ -133,9 +137,9 @@ func over(pt *point, f func(exp.Result) float64) stats.Band {
 	return stats.Spread(v, 0, 100)
 }
 
-func figure(e experiment, pts []*point, machine string) (report.Figure, error) {
+func figure(e experiment, pts []*point, machine, impl string) (report.Figure, error) {
 	f := report.Figure{ID: e.ID}
-	sub := subtitle(e, pts, machine)
+	sub := subtitle(e, pts, machine, impl)
 	var charts []report.Chart
 	switch e.Kind {
 	case "infection":

@@ -22,6 +22,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/peerster-chat/Peerster/tests/implflag"
 	"github.com/peerster-chat/Peerster/tests/lab/exp"
 	"github.com/peerster-chat/Peerster/tests/lab/report"
 )
@@ -54,8 +55,7 @@ func parseFlags(args []string) (config, error) {
 	fs.Var(&c.procSweeps, "sweep.process", "with -plot, a sweep that replaces the one of the same name for the process engine")
 	fs.IntVar(&c.runs, "runs", 0, "runs per point (0: the preset's, or 5 with -plot)")
 	fs.Uint64Var(&c.seed, "seed", 1, "seed of run 1; run i uses seed+i-1 at every point, so points compare on the same graphs")
-	fs.StringVar(&c.proc.Gossiper, "gossiper", "", "gossiper binary for the process engine (default: built from this repository)")
-	fs.StringVar(&c.proc.Client, "client", "", "client binary for the process engine (default: built from this repository)")
+	impl := fs.String("impl", "", "the implementation the process engine runs, NAME=GOSSIPER,CLIENT[,cd] as tests/harness takes it (default: ours, built from this repository)")
 	fs.StringVar(&c.netns, "netns", "auto", "run process runs in a network namespace of their own: on, off, or auto (on as root with ip)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -69,6 +69,13 @@ func parseFlags(args []string) (config, error) {
 		return c, errors.New("give one of -preset and -plot")
 	case c.plot != "" && !slices.Contains(kinds, c.plot):
 		return c, fmt.Errorf("-plot %q: one of %s", c.plot, strings.Join(kinds, ", "))
+	}
+	if *impl != "" {
+		im, err := implflag.Parse(*impl)
+		if err != nil {
+			return c, err
+		}
+		c.proc.Name, c.proc.Gossiper, c.proc.Client, c.proc.Chdir = im.Name, im.Gossiper, im.Client, im.Chdir
 	}
 	switch c.netns {
 	case "on":
@@ -183,10 +190,11 @@ func run(ctx context.Context, c config, exps []experiment, command string) error
 			needProc = needProc || a.Engine == exp.Process
 		}
 	}
-	if needProc && (c.proc.Gossiper == "" || c.proc.Client == "") {
+	if needProc && c.proc.Gossiper == "" {
 		if err := buildBinaries(&c.proc, filepath.Join(c.out, "bin")); err != nil {
 			return err
 		}
+		c.proc.Name = "ours"
 	}
 	// Other work on the machine slows the process engine; the report says
 	// how busy it was.
@@ -245,9 +253,6 @@ func buildBinaries(p *exp.ProcessConfig, dir string) error {
 		pkg string
 		out string
 	}{{&p.Gossiper, ".", "Peerster"}, {&p.Client, "./client", "client"}} {
-		if *b.dst != "" {
-			continue
-		}
 		out := filepath.Join(dir, b.out)
 		cmd := exec.Command("go", "build", "-o", out, b.pkg)
 		cmd.Dir = mod

@@ -41,7 +41,7 @@ func writeReport(c config, exps []experiment, all [][]*point, command string, lo
 	}
 	machine := report.Machine()
 	for i, e := range exps {
-		f, err := figure(e, all[i], machine)
+		f, err := figure(e, all[i], machine, c.proc.Name)
 		if err != nil {
 			return fmt.Errorf("%s: %w", e.ID, err)
 		}
@@ -157,11 +157,12 @@ func writeParams(path string, c config, exps []experiment) error {
 	}
 	out := struct {
 		Seed     uint64    `json:"seed_of_run_1"`
+		Impl     string    `json:"implementation,omitempty"`
 		Gossiper string    `json:"gossiper,omitempty"`
 		Client   string    `json:"client,omitempty"`
 		Netns    bool      `json:"process_runs_in_own_netns"`
 		Exps     []expJSON `json:"experiments"`
-	}{Seed: c.seed, Gossiper: c.proc.Gossiper, Client: c.proc.Client, Netns: c.proc.Netns}
+	}{Seed: c.seed, Impl: c.proc.Name, Gossiper: c.proc.Gossiper, Client: c.proc.Client, Netns: c.proc.Netns}
 	for _, e := range exps {
 		ej := expJSON{ID: e.ID, Kind: e.Kind, Base: map[string]string{}}
 		for _, n := range exp.Names {

@@ -25,9 +25,13 @@ import (
 
 // ProcessConfig says which implementation the process engine runs.
 type ProcessConfig struct {
-	// Gossiper and Client are binaries taking the handout's flags:
-	// -UIPort -gossipAddr -name -peers [-antiEntropy], and -UIPort -msg.
-	Gossiper, Client string
+	// Name labels the implementation in the report. Gossiper and Client
+	// are its binaries, taking the handout's flags: -UIPort -gossipAddr
+	// -name -peers -antiEntropy, and -UIPort -msg. Chdir runs each node
+	// from its binary's directory, for implementations that read files
+	// by relative path.
+	Name, Gossiper, Client string
+	Chdir                  bool
 	// Netns runs every run in a network namespace of its own (needs root
 	// and ip): nothing else on the machine shares its loopback, and loss
 	// is made there by nftables. Without it loss must be 0.
@@ -125,6 +129,9 @@ func runProcessInto(res *Result, p Params, seed uint64, cfg ProcessConfig) error
 		ndir := filepath.Join(dir, pr.name)
 		if err := os.Mkdir(ndir, 0o755); err != nil {
 			return err
+		}
+		if cfg.Chdir {
+			ndir = filepath.Dir(cfg.Gossiper)
 		}
 		if err := start(pr, cfg.Gossiper, args, ndir, ns, func(text string, at time.Time) {
 			mu.Lock()

@@ -164,6 +164,13 @@ func realMain(args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first Ctrl-C ends the experiment after the current run, whose
+	// nodes are then stopped; a second one kills the lab at once, and its
+	// nodes with it (Pdeathsig).
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	// Thousands of simulated nodes allocate a lot of short-lived garbage;
 	// a laxer collector halves the wall time of a 10,000-node run.
 	debug.SetGCPercent(400)

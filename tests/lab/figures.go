@@ -384,7 +384,7 @@ func sig(v float64) string { return strconv.FormatFloat(v, 'g', 3, 64) }
 // run of its model on as many sites.
 func residueCharts(e experiment, pts []*point, sub string) (report.Chart, report.Chart, *report.Table, error) {
 	res := report.Chart{Title: "Residue: share of nodes never reached by rumor mongering alone", Subtitle: sub,
-		XLabel: axisLabel("coin"), YLabel: "residue (fraction of nodes)", YMin: 0, YMax: 1}
+		XLabel: axisLabel("coin"), YLabel: "residue (fraction of nodes)", YMin: 0, YMax: 1, LegendLeft: true}
 	tr := report.Chart{Title: "Rumor traffic: rumor datagrams per node until mongering stopped", Subtitle: sub,
 		XLabel: axisLabel("coin"), YLabel: "rumor datagrams per node"}
 	keys, groups := series(pts, "coin")

@@ -53,9 +53,10 @@ type Chart struct {
 	YMin, YMax float64
 	// Headroom multiplies the top of the y range (on a log axis, by
 	// decades' worth) to leave the legend room above the data; 0 leaves
-	// it. LegendBottom puts the legend at the bottom right instead.
-	Headroom     float64
-	LegendBottom bool
+	// it. LegendBottom and LegendLeft move the legend from the top right
+	// to where the data leave room.
+	Headroom                 float64
+	LegendBottom, LegendLeft bool
 	Series       []Series
 }
 
@@ -73,7 +74,7 @@ func (c Chart) SVG() (string, error) {
 	}
 	p.Title.TextStyle.Font.Size = vg.Points(11)
 	p.X.Label.Text, p.Y.Label.Text = c.XLabel, c.YLabel
-	p.Legend.Top = !c.LegendBottom
+	p.Legend.Top, p.Legend.Left = !c.LegendBottom, c.LegendLeft
 	p.Legend.TextStyle.Font.Size = vg.Points(9)
 	p.Add(plotter.NewGrid())
 	p.X.Tick.Marker, p.Y.Tick.Marker = plot.TickerFunc(linearTicks), plot.TickerFunc(linearTicks)

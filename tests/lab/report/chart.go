@@ -57,7 +57,7 @@ type Chart struct {
 	// to where the data leave room.
 	Headroom                 float64
 	LegendBottom, LegendLeft bool
-	Series       []Series
+	Series                   []Series
 }
 
 func usable(v float64, log bool) bool {

@@ -86,7 +86,8 @@ func TestOldRumorsAreServedFromDisk(t *testing.T) {
 	defer s.Close()
 	n := NewMemNetwork(1)
 	a := newFakePeer(t, n, peerA)
-	g, _ := startGossiper(t, n, us, Config{Name: "G", Clock: newFakeClock(), Rand: tails(), Store: s.Namespace("peerster")})
+	clock := newFakeClock()
+	g, _ := startGossiper(t, n, us, Config{Name: "G", Clock: clock, Rand: tails(), Store: s.Namespace("peerster")})
 	const count = 3 * recentKept
 	for id := 1; id <= count; id++ {
 		a.send(g.Addr(), rumor("Z", id, fmt.Sprint("z", id)))
@@ -98,6 +99,8 @@ func TestOldRumorsAreServedFromDisk(t *testing.T) {
 		t.Fatalf("%d datagrams kept in memory, want at most about %d", inMemory, recentKept)
 	}
 	for _, id := range []int{1, count / 2, count} {
+		// Long after G sent them: not taken for a status crossing them.
+		clock.Advance(time.Second)
 		a.send(g.Addr(), status("Z", id))
 		// Skip what G mongered back to us, its only peer, meanwhile.
 		r := untilRumor(a).Rumor

@@ -2,6 +2,7 @@ package peerster
 
 import (
 	"math/rand"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -155,4 +156,32 @@ func TestAskIsRepeatedUntilAnswered(t *testing.T) {
 	a.send(g.Addr(), status("X", 2))
 	clock.Advance(10 * time.Second)
 	a.expectNothing(100 * time.Millisecond)
+}
+
+// Rumors we sent past the ID a peer still needs were dropped there (it
+// stores only in order): they go again right behind the repair.
+func TestRumorsSentPastAGapGoAgainBehindTheRepair(t *testing.T) {
+	n := NewMemNetwork(1)
+	a := newFakePeer(t, n, peerA)
+	clock := newFakeClock()
+	g, _ := startGossiper(t, n, us, Config{Name: "G", Peers: []netip.AddrPort{addr(peerA)}, Clock: clock, Rand: tails()})
+	if err := g.Say("one"); err != nil {
+		t.Fatal(err)
+	}
+	a.expect("rumor") // lost, as far as the test goes
+	clock.waitTimers(t, 1)
+	clock.Advance(time.Second) // its exchange times out
+	a.expect("status")         // tails: A is probed
+	for _, text := range []string{"two", "three"} {
+		if err := g.Say(text); err != nil {
+			t.Fatal(err)
+		}
+		a.expect("rumor") // arrive past the gap, dropped
+	}
+	a.send(g.Addr(), status())
+	for want := uint32(1); want <= 3; want++ {
+		if r := a.expect("rumor").Rumor; r.ID != want {
+			t.Fatalf("after the status that needs G/1: got G/%d, want G/%d", r.ID, want)
+		}
+	}
 }

@@ -54,8 +54,11 @@ func (r *rtt) timeout(lowest, highest time.Duration) time.Duration {
 }
 
 // crossing is how long after we sent a rumor a status of the peer may
-// still have been sent before the rumor arrived: two round trips, or none
-// while the round trip is unknown.
-func (r *rtt) crossing() time.Duration {
-	return 2*r.srtt + r.rttvar
+// still have been sent before the rumor arrived: the ack timeout once the
+// round trip is known, else lowest.
+func (r *rtt) crossing(lowest, highest time.Duration) time.Duration {
+	if !r.measured {
+		return lowest
+	}
+	return r.timeout(lowest, highest)
 }

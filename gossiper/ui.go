@@ -21,8 +21,14 @@ const maxBatch = 1024
 
 // clientRequest is one decoded client datagram.
 type clientRequest struct {
-	msg *messages.Message
-	log logrus.FieldLogger
+	msg  *messages.Message
+	from net.Addr
+}
+
+// log is the request's logger, built only when something is logged: a
+// logger per datagram was a tenth of the intake's CPU.
+func (r clientRequest) log(base logrus.FieldLogger) logrus.FieldLogger {
+	return base.WithField("client", r.from.String())
 }
 
 // textOnly reports whether the request only asks to send chat text, which
@@ -69,15 +75,14 @@ func (n *Node) readClients(ctx context.Context, conn net.PacketConn, requests ch
 			time.Sleep(10 * time.Millisecond)
 			continue
 		}
-		log := n.log.WithField("client", from.String())
 		m, err := messages.DecodeClient(buf[:size])
 		if err != nil {
 			metrics.Drop("undecodable")
-			n.rateLog.Warn(log.WithError(err), "dropped client datagram")
+			n.rateLog.Warn(n.log.WithField("client", from.String()).WithError(err), "dropped client datagram")
 			continue
 		}
 		metrics.In("request", size)
-		requests <- clientRequest{msg: m, log: log}
+		requests <- clientRequest{msg: m, from: from}
 	}
 }
 
@@ -96,7 +101,7 @@ func (n *Node) handleClients(requests <-chan clientRequest) {
 			}
 		}
 		if !r.textOnly() {
-			n.handleClient(r.msg, r.log)
+			n.handleClient(r.msg, r.log(n.log))
 			continue
 		}
 		// A run of chat messages: take what is already waiting.
@@ -118,7 +123,7 @@ func (n *Node) handleClients(requests <-chan clientRequest) {
 			}
 		}
 		if err := n.SayAll(texts); err != nil {
-			n.rateLog.Warn(r.log.WithError(err).WithField("messages", len(texts)), "client messages refused")
+			n.rateLog.Warn(r.log(n.log).WithError(err).WithField("messages", len(texts)), "client messages refused")
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/peerster-chat/Peerster/messages"
 	"github.com/peerster-chat/Peerster/vclock"
+	"github.com/sirupsen/logrus"
 )
 
 // sayRumor sends text as our next rumor, once we hold every ID of ours the
@@ -67,10 +68,11 @@ func (g *Gossiper) accept(r *messages.RumorMessage, from string, record, suspect
 }
 
 func (g *Gossiper) handleRumor(from netip.AddrPort, r *messages.RumorMessage) {
-	log := g.log.WithField("peer", from)
+	// Built only when something is logged: this runs for every rumor.
+	log := func() logrus.FieldLogger { return g.log.WithField("peer", from) }
 	if r.Origin == "" {
 		g.metrics.Drop("no origin")
-		g.rateLog.Debug(log, "dropped rumor without origin")
+		g.rateLog.Debug(log(), "dropped rumor without origin")
 		return
 	}
 	if len(r.Origin) > g.cfg.MaxOriginLen {
@@ -78,14 +80,14 @@ func (g *Gossiper) handleRumor(from netip.AddrPort, r *messages.RumorMessage) {
 		// stdout line per copy.
 		g.refused++
 		g.metrics.Drop("origin too long")
-		g.rateLog.Warn(log.WithField("bytes", len(r.Origin)).WithField("refused", g.refused), "rumor refused: origin name too long")
+		g.rateLog.Warn(log().WithField("bytes", len(r.Origin)).WithField("refused", g.refused), "rumor refused: origin name too long")
 		return
 	}
 	if r.ID == 0 && g.isOurs(r.Origin) {
 		// We number from 1: no peer can need an ID 0 of ours, and taking
 		// it would make our own name zero-based.
 		g.metrics.Drop("our name with ID 0")
-		g.rateLog.Warn(log.WithField("origin", gossiper.Printable(r.Origin)), "dropped rumor with our origin and ID 0")
+		g.rateLog.Warn(log().WithField("origin", gossiper.Printable(r.Origin)), "dropped rumor with our origin and ID 0")
 		return
 	}
 	g.heardFrom(from)
@@ -102,7 +104,7 @@ func (g *Gossiper) handleRumor(from netip.AddrPort, r *messages.RumorMessage) {
 			// again at once, a loop as fast as the network.
 			g.refused++
 			g.metrics.Drop("new origin refused")
-			g.rateLog.Warn(log.WithField("origin", gossiper.Printable(r.Origin)).WithField("refused", g.refused).WithError(err),
+			g.rateLog.Warn(log().WithField("origin", gossiper.Printable(r.Origin)).WithField("refused", g.refused).WithError(err),
 				"rumor of a new origin refused")
 			return
 		}
@@ -113,13 +115,13 @@ func (g *Gossiper) handleRumor(from netip.AddrPort, r *messages.RumorMessage) {
 		// network stays in one piece, but say so; our next message
 		// takes the next free ID, so none of ours is lost.
 		suspect = true
-		g.rateLog.Warn(log.WithField("origin", gossiper.Printable(r.Origin)).WithField("id", r.ID).WithField("issued", issued),
+		g.rateLog.Warn(log().WithField("origin", gossiper.Printable(r.Origin)).WithField("id", r.ID).WithField("issued", issued),
 			"rumor with our origin and an ID we never issued: kept and marked suspect")
 	}
 	if isNew {
 		if err := g.accept(r, from.String(), true, suspect); err != nil {
 			// Only a rumor that re-encodes larger than it came can fail.
-			g.rateLog.Warn(log.WithField("origin", gossiper.Printable(r.Origin)).WithError(err), "rumor not stored")
+			g.rateLog.Warn(log().WithField("origin", gossiper.Printable(r.Origin)).WithError(err), "rumor not stored")
 			isNew = false
 		}
 	}
@@ -140,7 +142,7 @@ func (g *Gossiper) handleRumor(from netip.AddrPort, r *messages.RumorMessage) {
 		g.metrics.Duplicate()
 	} else if r.ID > g.store.next(r.Origin) {
 		g.metrics.Drop("past a gap")
-		log.WithField("origin", gossiper.Printable(r.Origin)).WithField("id", r.ID).
+		log().WithField("origin", gossiper.Printable(r.Origin)).WithField("id", r.ID).
 			Debug("rumor past a gap; waiting for anti-entropy")
 	}
 }

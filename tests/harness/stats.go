@@ -2,31 +2,14 @@ package main
 
 import (
 	"math"
-	"slices"
+
+	"github.com/peerster-chat/Peerster/tests/lab/stats"
 )
 
-// percentile interpolates linearly between closest ranks. +Inf stands for an
-// incomplete run: it sorts last, so a minority of incomplete runs still leaves
-// a finite median while a majority makes the median itself incomplete.
-func percentile(vals []float64, p float64) float64 {
-	if len(vals) == 0 {
-		return math.NaN()
-	}
-	s := slices.Clone(vals)
-	slices.Sort(s)
-	if p <= 0 {
-		return s[0]
-	}
-	if p >= 100 {
-		return s[len(s)-1]
-	}
-	pos := p / 100 * float64(len(s)-1)
-	lo, hi := int(math.Floor(pos)), int(math.Ceil(pos))
-	if s[lo] == s[hi] {
-		return s[lo]
-	}
-	return s[lo] + (pos-float64(lo))*(s[hi]-s[lo])
-}
+// percentile is the lab's (linear between closest ranks; +Inf, an
+// incomplete run, sorts last, so a minority of incomplete runs still leaves
+// a finite median while a majority makes the median itself incomplete).
+func percentile(vals []float64, p float64) float64 { return stats.Percentile(vals, p) }
 
 func median(vals []float64) float64 { return percentile(vals, 50) }
 

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
 	"strconv"
 	"time"
@@ -123,20 +122,9 @@ func runIntake(ctx context.Context, cfg config, tg target, tpl datagramTemplate,
 	if err != nil {
 		return res, err
 	}
-	dir, err := os.MkdirTemp("", "peerster-harness-")
+	c, stop, err := startSettled(ctx, cfg, tg, topo, ports)
+	defer stop()
 	if err != nil {
-		return res, err
-	}
-	defer os.RemoveAll(dir)
-	c, err := startCluster(cfg, tg, topo, ports, dir)
-	defer c.stop()
-	if err != nil {
-		return res, err
-	}
-	if err := c.waitListening(ctx, cfg.startup); err != nil {
-		return res, err
-	}
-	if err := c.sleep(ctx, cfg.settle); err != nil {
 		return res, err
 	}
 	total := int(float64(rate) * cfg.intakeFor.Seconds())

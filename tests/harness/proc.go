@@ -207,6 +207,28 @@ type target struct {
 	Chdir bool
 }
 
+// startSettled starts topo's nodes in a scratch directory of their own and
+// returns once every node listens and cfg.settle has passed. stop, never
+// nil, stops the nodes and then removes the directory.
+func startSettled(ctx context.Context, cfg config, tg target, topo topology, ports portSet) (c *cluster, stop func(), err error) {
+	dir, err := os.MkdirTemp("", "peerster-harness-")
+	if err != nil {
+		return nil, func() {}, err
+	}
+	c, err = startCluster(cfg, tg, topo, ports, dir)
+	stop = func() {
+		c.stop()
+		os.RemoveAll(dir)
+	}
+	if err != nil {
+		return c, stop, err
+	}
+	if err := c.waitListening(ctx, cfg.startup); err != nil {
+		return c, stop, err
+	}
+	return c, stop, c.sleep(ctx, cfg.settle)
+}
+
 func startCluster(cfg config, tg target, topo topology, ports portSet, dir string) (*cluster, error) {
 	n := len(topo.Names)
 	c := &cluster{changed: make(chan struct{}, 1), exited: make(chan *node, n)}

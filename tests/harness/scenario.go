@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"time"
 )
 
@@ -113,21 +112,9 @@ func runOnce(ctx context.Context, cfg config, tg target, sc scenario, run int) (
 	if err != nil {
 		return res, err
 	}
-	dir, err := os.MkdirTemp("", "peerster-harness-")
+	c, stop, err := startSettled(ctx, cfg, tg, sc.Topo, ports)
+	defer stop()
 	if err != nil {
-		return res, err
-	}
-	defer os.RemoveAll(dir)
-
-	c, err := startCluster(cfg, tg, sc.Topo, ports, dir)
-	defer c.stop()
-	if err != nil {
-		return res, err
-	}
-	if err := c.waitListening(ctx, cfg.startup); err != nil {
-		return res, err
-	}
-	if err := c.sleep(ctx, cfg.settle); err != nil {
 		return res, err
 	}
 

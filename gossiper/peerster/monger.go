@@ -282,14 +282,6 @@ const repairWindow = 64
 func (g *Gossiper) repairAll(to netip.AddrPort, lacking []vclock.Message) {
 	first := g.cfg.Rand.Intn(len(lacking))
 	st := g.peers.state(to)
-	// Read before the repair marks its own message as sent.
-	var dropped map[vclock.Message]bool
-	if st != nil {
-		dropped = make(map[vclock.Message]bool, len(st.inFlight))
-		for msg := range st.inFlight {
-			dropped[msg] = true
-		}
-	}
 	g.repair(to, lacking[first])
 	sent := 1
 	send := func(msg vclock.Message) bool {
@@ -306,8 +298,17 @@ func (g *Gossiper) repairAll(to netip.AddrPort, lacking []vclock.Message) {
 		}
 		return true
 	}
+	// Each ID is looked up before it is sent (and marked sent again), so
+	// the marks of this repair never extend its own runs.
+	dropped := func(msg vclock.Message) bool {
+		if st == nil {
+			return false
+		}
+		_, ok := st.inFlight[msg]
+		return ok
+	}
 	resendDropped := func(after vclock.Message) {
-		for next := (vclock.Message{Origin: after.Origin, ID: after.ID + 1}); dropped[next] && send(next); next.ID++ {
+		for next := (vclock.Message{Origin: after.Origin, ID: after.ID + 1}); dropped(next) && send(next); next.ID++ {
 		}
 	}
 	resendDropped(lacking[first])

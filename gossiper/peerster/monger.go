@@ -301,11 +301,7 @@ func (g *Gossiper) repairAll(to netip.AddrPort, lacking []vclock.Message) {
 	// Each ID is looked up before it is sent (and marked sent again), so
 	// the marks of this repair never extend its own runs.
 	dropped := func(msg vclock.Message) bool {
-		if st == nil {
-			return false
-		}
-		_, ok := st.inFlight[msg]
-		return ok
+		return st != nil && st.inFlight.sent(msg)
 	}
 	resendDropped := func(after vclock.Message) {
 		for next := (vclock.Message{Origin: after.Origin, ID: after.ID + 1}); dropped(next) && send(next); next.ID++ {
@@ -365,7 +361,7 @@ func (g *Gossiper) ackTimedOut(peer netip.AddrPort, seq uint64) {
 		st.rtt.timedOut()
 		// No longer on its way: a status that shows the peer lacks it
 		// is answered at once.
-		delete(st.inFlight, ex.msg)
+		st.inFlight.forget(ex.msg)
 	}
 	if ex.repair && ex.resends < maxResends && st != nil {
 		ex.resends++

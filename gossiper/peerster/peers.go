@@ -33,10 +33,8 @@ type peerState struct {
 	lastFreshFlip time.Time
 	// rtt times the acks of our rumors to the peer.
 	rtt rtt
-	// inFlight are rumors sent to the peer and not yet acked, with when
-	// they were sent: a status that crosses them must not make us send
-	// them again.
-	inFlight map[vclock.Message]time.Time
+	// inFlight are the rumors sent to the peer and not yet acked.
+	inFlight inFlight
 	// askTimer sends our status again to a peer we asked for messages
 	// (Gossiper.ask) until a rumor of the peer answers; askSeq tells a
 	// stale firing from the current one.
@@ -54,28 +52,18 @@ func (st *peerState) answered() {
 }
 
 // sentNow notes msg on its way to the peer.
-func (st *peerState) sentNow(msg vclock.Message, at time.Time) {
-	if st.inFlight == nil {
-		st.inFlight = make(map[vclock.Message]time.Time)
-	}
-	st.inFlight[msg] = at
-}
+func (st *peerState) sentNow(msg vclock.Message, at time.Time) { st.inFlight.add(msg, at) }
 
-// notInFlight is lacking without the rumors on their way to the peer. A
-// rumor leaves the set once the peer's status shows it has it, or once
-// wait has passed since it was sent: it was lost.
+// notInFlight is lacking without the rumors on their way to the peer (see
+// inFlight): wait after it was sent, a rumor was lost.
 func (st *peerState) notInFlight(lacking []vclock.Message, theirs *vclock.Vector, now time.Time, wait time.Duration) []vclock.Message {
-	for msg, at := range st.inFlight {
-		if theirs.Has(msg.Origin, msg.ID) || now.Sub(at) >= wait {
-			delete(st.inFlight, msg)
-		}
-	}
-	if len(st.inFlight) == 0 {
+	st.inFlight.expire(theirs, now, wait)
+	if st.inFlight.len() == 0 {
 		return lacking
 	}
 	out := lacking[:0:0]
 	for _, msg := range lacking {
-		if _, ok := st.inFlight[msg]; !ok {
+		if !st.inFlight.has(msg, now, wait) {
 			out = append(out, msg)
 		}
 	}

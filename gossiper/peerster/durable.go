@@ -79,9 +79,7 @@ func (g *Gossiper) releaseHeld() {
 }
 
 func (g *Gossiper) emit(out stepOutput) {
-	for _, d := range out.sends {
-		g.transmit(d.to, d.b)
-	}
+	g.transmitAll(out.sends)
 	if len(out.lines) > 0 {
 		g.host.Print(ProtocolName, out.lines...)
 	}

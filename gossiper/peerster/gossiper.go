@@ -203,6 +203,17 @@ func (g *Gossiper) step(f func()) {
 		g.cfg.Store.Hold()
 	}
 	f()
+	// Work already waiting joins this step, so that what it all sends
+	// goes out in one batch and its lines in one write.
+	for range maxStepWork - 1 {
+		select {
+		case f := <-g.in:
+			f()
+			continue
+		default:
+		}
+		break
+	}
 	g.maintainPeers()
 	g.gauge()
 	g.endStep()
@@ -210,6 +221,10 @@ func (g *Gossiper) step(f func()) {
 		g.cfg.Store.Release()
 	}
 }
+
+// maxStepWork bounds the queued work one step takes, so that its output is
+// not held back long.
+const maxStepWork = 64
 
 // post hands f to the Run goroutine; it reports false once the gossiper
 // has stopped.
@@ -318,9 +333,24 @@ func (g *Gossiper) Rename(name string) error {
 }
 
 func (g *Gossiper) readLoop() {
-	buf := make([]byte, 64<<10)
+	slots := 1
+	bt, batched := g.tr.(batchTransport)
+	if batched {
+		slots = readBatch
+	}
+	in := make([]inbound, slots)
+	for i := range in {
+		in[i].b = make([]byte, 64<<10)
+	}
 	for {
-		n, from, err := g.tr.ReadFrom(buf)
+		var n int
+		var err error
+		if batched {
+			n, err = bt.ReadBatch(in)
+		} else {
+			in[0].n, in[0].from, err = g.tr.ReadFrom(in[0].b)
+			n = 1
+		}
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -337,19 +367,45 @@ func (g *Gossiper) readLoop() {
 			time.Sleep(10 * time.Millisecond)
 			continue
 		}
-		pkt := g.decode(from, buf[:n])
-		if pkt == nil {
+		got := make([]receivedPacket, 0, n)
+		for _, d := range in[:n] {
+			if pkt := g.decode(d.from, d.b[:d.n]); pkt != nil {
+				got = append(got, receivedPacket{from: d.from, pkt: pkt})
+			}
+		}
+		if len(got) == 0 {
 			continue
 		}
-		if !g.post(func() { g.handlePacket(from, pkt) }) {
+		// One step for what one read brought: its output goes out in
+		// one batch too.
+		if !g.post(func() {
+			for _, r := range got {
+				g.handlePacket(r.from, r.pkt)
+			}
+		}) {
 			return
 		}
 	}
 }
 
+// readBatch is how many datagrams one read takes at most. Each slot holds
+// a datagram of the largest size; memory is touched only as far as
+// datagrams fill it.
+const readBatch = 8
+
+// receivedPacket is a decoded datagram waiting for the Run goroutine.
+type receivedPacket struct {
+	from netip.AddrPort
+	pkt  *messages.GossipPacket
+}
+
 // decode checks and counts a received datagram; nil means it was dropped.
 // It is safe to call off the Run goroutine (readLoop does).
 func (g *Gossiper) decode(from netip.AddrPort, b []byte) *messages.GossipPacket {
+	if !from.IsValid() {
+		g.metrics.Drop("no source address")
+		return nil
+	}
 	if from == g.self {
 		g.metrics.Drop("own address")
 		g.rateLog.Warn(g.log.WithField("peer", from), "dropped datagram from our own address")
@@ -487,13 +543,41 @@ func (g *Gossiper) write(to netip.AddrPort, b []byte) {
 	g.sends = append(g.sends, datagram{to, b})
 }
 
-func (g *Gossiper) transmit(to netip.AddrPort, b []byte) {
-	g.metrics.Out(packetType(b), len(b))
-	if err := g.tr.WriteTo(b, to); err != nil {
-		g.rateLog.Warn(g.log.WithField("peer", to).WithError(err), "send failed")
-		if st := g.peers.state(to); st != nil && !st.configured {
-			st.sendFailures++
-			g.sweepNow = g.sweepNow || st.sendFailures >= g.cfg.MaxSendFailures
+// transmitAll sends ds in order, in batches where the transport can.
+func (g *Gossiper) transmitAll(ds []datagram) {
+	bt, batched := g.tr.(batchTransport)
+	for len(ds) > 0 {
+		if !batched || len(ds) == 1 {
+			g.transmit(ds[0])
+			ds = ds[1:]
+			continue
 		}
+		n, err := bt.WriteBatch(ds)
+		for _, d := range ds[:n] {
+			g.metrics.Out(packetType(d.b), len(d.b))
+		}
+		ds = ds[n:]
+		if err != nil {
+			g.sendFailed(ds[0], err)
+			ds = ds[1:]
+		}
+	}
+}
+
+func (g *Gossiper) transmit(d datagram) {
+	if err := g.tr.WriteTo(d.b, d.to); err != nil {
+		g.sendFailed(d, err)
+		return
+	}
+	g.metrics.Out(packetType(d.b), len(d.b))
+}
+
+// sendFailed counts a datagram that was not sent against its peer: a
+// learned peer whose sends keep failing is dropped.
+func (g *Gossiper) sendFailed(d datagram, err error) {
+	g.rateLog.Warn(g.log.WithField("peer", d.to).WithError(err), "send failed")
+	if st := g.peers.state(d.to); st != nil && !st.configured {
+		st.sendFailures++
+		g.sweepNow = g.sweepNow || st.sendFailures >= g.cfg.MaxSendFailures
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 
 	"github.com/peerster-chat/Peerster/gossiper"
+	"golang.org/x/net/ipv4"
 )
 
 // Transport carries datagrams between gossipers. The real one is UDP; tests
@@ -26,6 +27,7 @@ type Transport interface {
 type UDPTransport struct {
 	conn  *net.UDPConn
 	local netip.AddrPort
+	batch batchIO
 }
 
 // ListenUDP binds the gossip address.
@@ -37,7 +39,11 @@ func ListenUDP(addr netip.AddrPort) (*UDPTransport, error) {
 		return nil, fmt.Errorf("listen on gossip address %s: %w", addr, err)
 	}
 	local := conn.LocalAddr().(*net.UDPAddr).AddrPort()
-	return &UDPTransport{conn: conn, local: netip.AddrPortFrom(local.Addr().Unmap(), local.Port())}, nil
+	return &UDPTransport{
+		conn:  conn,
+		local: netip.AddrPortFrom(local.Addr().Unmap(), local.Port()),
+		batch: batchIO{pc: ipv4.NewPacketConn(conn)},
+	}, nil
 }
 
 // ReadFrom implements Transport.

@@ -177,7 +177,7 @@ func (g *Gossiper) Run(ctx context.Context) error {
 				g.spread.timer.Stop()
 			}
 			for _, st := range g.peers.index {
-				st.answered()
+				st.stop()
 			}
 			for _, ex := range g.exchanges {
 				ex.timer.Stop()

@@ -6,11 +6,13 @@ import (
 	"github.com/peerster-chat/Peerster/vclock"
 )
 
-// inFlight are the rumors sent to one peer and not yet acked, with when each
-// was last sent: a status that crosses them must not make us send them
-// again. A rumor counts as in flight until the peer's status shows it has
-// it, or until the wait the caller gives has passed since it was sent: it
-// was lost.
+// inFlight are the rumors sent to one peer, with when each was last sent: a
+// status that crosses them must not make us send them again. A rumor counts
+// as in flight until the wait the caller gives has passed since it was
+// sent; then, if the peer still lacks it, it was lost. An ack does not end
+// it early: a status the network delayed behind a later one (jitter
+// reorders datagrams) shows the peer lacking what it already acked, and
+// each such status sent the rumor, and the run behind it, again.
 //
 // Records are kept in send order as well as by message, so that dropping
 // the old ones costs only the records dropped: scanning the whole set on
@@ -53,17 +55,16 @@ func (f *inFlight) sent(msg vclock.Message) bool {
 
 func (f *inFlight) len() int { return len(f.at) }
 
-// expire drops, oldest first, the records of messages the peer has and of
-// those sent wait or longer ago, stopping at the first that is still on its
-// way. Sends go mostly in ID order, so what an ack covers is at the front.
-func (f *inFlight) expire(theirs *vclock.Vector, now time.Time, wait time.Duration) {
+// expire drops, oldest first, the records of messages sent wait or longer
+// ago, stopping at the first that is still on its way.
+func (f *inFlight) expire(now time.Time, wait time.Duration) {
 	for f.head < len(f.order) {
 		r := f.order[f.head]
 		at, ok := f.at[r.msg]
 		switch {
 		case !ok || !at.Equal(r.at):
 			// Forgotten, or sent again since: a later record stands for it.
-		case theirs.Has(r.msg.Origin, r.msg.ID) || now.Sub(at) >= wait:
+		case now.Sub(at) >= wait:
 			delete(f.at, r.msg)
 		default:
 			f.compact()

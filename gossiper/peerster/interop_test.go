@@ -18,7 +18,8 @@ import (
 func TestOriginNumberedFromZeroIsFollowed(t *testing.T) {
 	n := NewMemNetwork(1)
 	a := newFakePeer(t, n, peerA)
-	g, rec := startGossiper(t, n, us, Config{Name: "G", Clock: newFakeClock(), Rand: tails()})
+	clock := newFakeClock()
+	g, rec := startGossiper(t, n, us, Config{Name: "G", Clock: clock, Rand: tails()})
 
 	a.sendRaw(g.Addr(), studentFixture(t, "vquelque_rumor_id0.hex"))
 	wantStatus(t, a.expect("status"), "vquelque", 1)
@@ -31,7 +32,10 @@ func TestOriginNumberedFromZeroIsFollowed(t *testing.T) {
 	a.sendRaw(g.Addr(), studentFixture(t, "vquelque_status_after_first.hex"))
 	rec.WaitLine(t, "IN SYNC WITH 127.0.0.1:5001", 5*time.Second)
 
-	// A status that does not name it lacks ID 0.
+	// A status that does not name it lacks ID 0. (Once the wait for an
+	// ack is over: before, it could be a status sent before the rumor
+	// arrived.)
+	clock.Advance(60 * time.Millisecond)
 	a.send(g.Addr(), status())
 	if r := a.expect("rumor").Rumor; r.Origin != "vquelque" || r.ID != 0 || r.Text != "first msg" {
 		t.Fatalf("answered an empty status with %+v", r)

@@ -14,6 +14,7 @@ type metrics struct {
 	flips       *prometheus.CounterVec
 	antiEntropy prometheus.Counter
 	quietProbes prometheus.Counter
+	rechecks    prometheus.Counter
 	statusBytes prometheus.Gauge
 	peers       prometheus.Gauge
 	origins     prometheus.Gauge
@@ -37,6 +38,9 @@ func newMetrics(host gossiper.Host) (*metrics, error) {
 		quietProbes: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "peerster_quiet_peer_probes_total", Help: "Fresh rumors sent at anti-entropy rounds to peers that send no statuses of their own.",
 		}),
+		rechecks: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "peerster_rechecks_total", Help: "Statuses sent to a peer that still lacked rumors once those on their way should have arrived.",
+		}),
 		statusBytes: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "peerster_status_bytes", Help: "Size of the status this node sends, encoded.",
 		}),
@@ -50,7 +54,7 @@ func newMetrics(host gossiper.Host) (*metrics, error) {
 	// Both sides exist from the start, so a rate over them is defined.
 	m.flips.WithLabelValues("heads")
 	m.flips.WithLabelValues("tails")
-	return m, m.Register(m.exchanges, m.ackTimeouts, m.flips, m.antiEntropy, m.quietProbes, m.statusBytes, m.peers, m.origins)
+	return m, m.Register(m.exchanges, m.ackTimeouts, m.flips, m.antiEntropy, m.quietProbes, m.rechecks, m.statusBytes, m.peers, m.origins)
 }
 
 // packetType names a datagram we sent by its first byte, the tag of its

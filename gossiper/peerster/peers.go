@@ -35,11 +35,23 @@ type peerState struct {
 	rtt rtt
 	// inFlight are the rumors sent to the peer and not yet acked.
 	inFlight inFlight
+	// bulk is the last run of IDs sent to the peer while it was far
+	// behind on one origin (Gossiper.runFor).
+	bulk struct {
+		origin string
+		next   uint32
+		run    int
+	}
 	// askTimer sends our status again to a peer we asked for messages
 	// (Gossiper.ask) until a rumor of the peer answers; askSeq tells a
 	// stale firing from the current one.
 	askTimer gossiper.Timer
 	askSeq   uint64
+	// behind is whether the peer's last status showed it lacking rumors
+	// we have; recheck probes it once those on their way should have
+	// arrived (Gossiper.recheckLater).
+	behind  bool
+	recheck gossiper.Timer
 }
 
 // answered stops asking the peer again: a rumor came, or a new ask
@@ -51,13 +63,22 @@ func (st *peerState) answered() {
 	}
 }
 
+// stop stops the peer's timers.
+func (st *peerState) stop() {
+	st.answered()
+	if st.recheck != nil {
+		st.recheck.Stop()
+		st.recheck = nil
+	}
+}
+
 // sentNow notes msg on its way to the peer.
 func (st *peerState) sentNow(msg vclock.Message, at time.Time) { st.inFlight.add(msg, at) }
 
 // notInFlight is lacking without the rumors on their way to the peer (see
 // inFlight): wait after it was sent, a rumor was lost.
-func (st *peerState) notInFlight(lacking []vclock.Message, theirs *vclock.Vector, now time.Time, wait time.Duration) []vclock.Message {
-	st.inFlight.expire(theirs, now, wait)
+func (st *peerState) notInFlight(lacking []vclock.Message, now time.Time, wait time.Duration) []vclock.Message {
+	st.inFlight.expire(now, wait)
 	if st.inFlight.len() == 0 {
 		return lacking
 	}

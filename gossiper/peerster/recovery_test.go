@@ -1,12 +1,14 @@
 package peerster
 
 import (
+	"fmt"
 	"math/rand"
 	"net/netip"
 	"testing"
 	"time"
 
 	"github.com/peerster-chat/Peerster/gossiper/gossipertest"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 func TestRTTFollowsTheRoundTripWithinBounds(t *testing.T) {
@@ -184,4 +186,159 @@ func TestRumorsSentPastAGapGoAgainBehindTheRepair(t *testing.T) {
 			t.Fatalf("after the status that needs G/1: got G/%d, want G/%d", r.ID, want)
 		}
 	}
+}
+
+// A status the network delayed behind the peer's ack shows the peer lacking
+// a rumor it already acked: that must not send the rumor (and a run behind
+// it) again, until the wait for an ack has passed.
+func TestAStatusDelayedBehindTheAckSendsNothingAgain(t *testing.T) {
+	n := NewMemNetwork(1)
+	a := newFakePeer(t, n, peerA)
+	clock := newFakeClock()
+	g, rec := startGossiper(t, n, us, Config{Name: "G", Clock: clock, Rand: tails()})
+	if err := g.Say("one"); err != nil {
+		t.Fatal(err)
+	}
+	a.send(g.Addr(), status())
+	if r := a.expect("rumor").Rumor; r.ID != 1 {
+		t.Fatalf("sent %+v", r)
+	}
+	a.send(g.Addr(), status("G", 2))
+	a.send(g.Addr(), status()) // sent before the rumor arrived
+	for deadline := time.Now().Add(5 * time.Second); rec.Count(gossipertest.Equal("STATUS from "+peerA+" ")) < 2; {
+		if time.Now().After(deadline) {
+			t.Fatal("the delayed status was not handled")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	a.expectNothing(100 * time.Millisecond)
+	// Past the wait (the round trip measured 0 on the fake clock: the
+	// 50 ms floor), the peer is asked for its status, and a status that
+	// shows it lacking then means it lost the rumor.
+	clock.Advance(60 * time.Millisecond)
+	wantStatus(t, a.expect("status"), "G", 2)
+	a.send(g.Addr(), status())
+	if r := a.expect("rumor").Rumor; r.ID != 1 {
+		t.Fatalf("sent %+v after the wait", r)
+	}
+}
+
+// A peer whose status shows it lacks only rumors on their way is asked for
+// its status again once they should have arrived: a rumor dropped past a
+// gap shows nowhere else. If a status of its own shows by then that it has
+// them, nothing is sent.
+func TestAPeerLackingRumorsOnTheirWayIsRecheckedAfterTheWait(t *testing.T) {
+	for _, caughtUp := range []bool{false, true} {
+		t.Run(fmt.Sprintf("caught up %v", caughtUp), func(t *testing.T) {
+			n := NewMemNetwork(1)
+			a := newFakePeer(t, n, peerA)
+			clock := newFakeClock()
+			g, rec := startGossiper(t, n, us, Config{Name: "G", Peers: []netip.AddrPort{addr(peerA)}, Clock: clock, Rand: tails()})
+			for i, text := range []string{"one", "two"} {
+				if err := g.Say(text); err != nil {
+					t.Fatal(err)
+				}
+				if r := a.expect("rumor").Rumor; r.ID != uint32(i+1) {
+					t.Fatalf("mongered %+v", r)
+				}
+			}
+			// Sent before either arrived: both are on their way.
+			a.send(g.Addr(), status())
+			rec.WaitLine(t, "STATUS from "+peerA+" ", 5*time.Second)
+			a.expectNothing(50 * time.Millisecond)
+			if caughtUp {
+				a.send(g.Addr(), status("G", 3))
+				rec.WaitLine(t, "IN SYNC WITH "+peerA, 5*time.Second)
+			}
+			// The round trip measured 0 on the fake clock: the wait is
+			// the 50 ms floor, far from the anti-entropy's second.
+			clock.Advance(60 * time.Millisecond)
+			if caughtUp {
+				a.expectNothing(100 * time.Millisecond)
+			} else {
+				wantStatus(t, a.expect("status"), "G", 3)
+			}
+			if got, want := testutil.ToFloat64(g.metrics.rechecks), map[bool]float64{false: 1, true: 0}[caughtUp]; got != want {
+				t.Fatalf("%v rechecks, want %v", got, want)
+			}
+		})
+	}
+}
+
+// A peer far behind on an origin is sent runs of its IDs, as TCP's window:
+// a run that arrived whole doubles the next, one that arrived in part
+// halves it.
+func TestAPeerFarBehindIsSentRunsThatFollowWhatArrived(t *testing.T) {
+	n := NewMemNetwork(1)
+	a := newFakePeer(t, n, peerA)
+	clock := newFakeClock()
+	g, rec := startGossiper(t, n, us, Config{Name: "G", Clock: clock, Rand: tails()})
+	// peerStatus sends the peer's status and waits until it is handled,
+	// so that the clock does not move before.
+	sent := 0
+	peerStatus := func(pairs ...any) {
+		t.Helper()
+		a.send(g.Addr(), status(pairs...))
+		sent++
+		for deadline := time.Now().Add(5 * time.Second); rec.Count(gossipertest.Prefix("STATUS from "+peerA)) < sent; {
+			if time.Now().After(deadline) {
+				t.Fatal("status not handled")
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	texts := make([]string, 600)
+	for i := range texts {
+		texts[i] = fmt.Sprintf("m%d", i)
+	}
+	if err := g.SayAll(texts); err != nil {
+		t.Fatal(err)
+	}
+	// run checks the rumors that come next, ignoring statuses (rechecks,
+	// anti-entropy).
+	run := func(from, want int) {
+		t.Helper()
+		var got []uint32
+		for deadline := time.After(5 * time.Second); len(got) < want; {
+			select {
+			case r := <-a.in:
+				if r.pkt.Rumor != nil {
+					got = append(got, r.pkt.Rumor.ID)
+				}
+			case <-deadline:
+				t.Fatalf("run from %d: %d rumors, want %d", from, len(got), want)
+			}
+		}
+		for i, id := range got {
+			if id != uint32(from+i) {
+				t.Fatalf("run from %d: rumors %v", from, got)
+			}
+		}
+		for quiet := time.After(50 * time.Millisecond); ; {
+			select {
+			case r := <-a.in:
+				if r.pkt.Rumor != nil {
+					t.Fatalf("run from %d of %d: then rumor %d", from, want, r.pkt.Rumor.ID)
+				}
+				continue
+			case <-quiet:
+			}
+			break
+		}
+	}
+	peerStatus()
+	run(1, repairWindow)
+	peerStatus("G", 1+repairWindow) // all arrived
+	run(1+repairWindow, 2*repairWindow)
+	// Rumors from 100 on were lost: the ack shows it, and once the wait
+	// has passed, so does the next status: the run halves.
+	peerStatus("G", 100)
+	clock.Advance(time.Second)
+	peerStatus("G", 100)
+	run(100, repairWindow)
+	peerStatus("G", 100+repairWindow)
+	run(100+repairWindow, 2*repairWindow)
+	// A peer only a few behind gets one rumor at a time.
+	peerStatus("G", 601-farBehind)
+	run(601-farBehind, 1)
 }

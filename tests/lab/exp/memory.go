@@ -98,11 +98,7 @@ func runMemory(p Params, run int, seed uint64) Result {
 	t0, counting = v.Elapsed(), true
 	origins := randv2.New(randv2.NewPCG(seed, 1))
 	for m := range p.Msgs {
-		from := 0
-		if p.Origin == "random" {
-			from = origins.IntN(p.N)
-		}
-		if err := v.Say(pos[from], fmt.Sprintf("lab message %d", m+1)); err != nil {
+		if err := v.Say(pos[p.OriginOf(m, origins)], fmt.Sprintf("lab message %d", m+1)); err != nil {
 			res.Err = err.Error()
 			return res
 		}

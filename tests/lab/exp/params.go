@@ -6,6 +6,7 @@ package exp
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
@@ -42,8 +43,9 @@ type Params struct {
 	// Coin is fair (the handout: stop with probability 1/2), always (never
 	// stop) or stop=P.
 	Coin string
-	// Msgs messages are sent at once, from node 0 (Origin one) or each
-	// from a random node (Origin random).
+	// Msgs messages are sent at once, from node 0 (Origin one), each
+	// from a random node (Origin random), or in turn from K nodes spread
+	// evenly over the node numbers (Origin K: "20 messages from 5 nodes").
 	Msgs   int
 	Origin string
 	// Settle is the quiet time after start, before the first message, in
@@ -176,8 +178,8 @@ func (p Params) Check() error {
 		return fmt.Errorf("loss %g, dup %g: want probabilities, loss below 1", p.Loss, p.Dup)
 	case p.Msgs < 1:
 		return fmt.Errorf("msgs=%d: want at least 1", p.Msgs)
-	case p.Origin != "one" && p.Origin != "random":
-		return fmt.Errorf("origin %q: want one or random", p.Origin)
+	case p.Origin != "one" && p.Origin != "random" && p.origins() == 0:
+		return fmt.Errorf("origin %q: want one, random or a number of nodes from 1 to n", p.Origin)
 	case p.Horizon <= 0:
 		return fmt.Errorf("horizon %v: want a positive duration", p.Horizon)
 	case p.Latency < 0 || p.Jitter < 0 || p.AE < 0 || p.Ack < 0 || p.Settle < 0:
@@ -215,4 +217,27 @@ func (p Params) Key() string {
 		parts[i] = n + "=" + p.Get(n)
 	}
 	return strings.Join(parts, " ")
+}
+
+// origins is K of Origin K, 0 when Origin is not a number of nodes from 1
+// to N.
+func (p Params) origins() int {
+	k, err := strconv.Atoi(p.Origin)
+	if err != nil || k < 1 || k > p.N {
+		return 0
+	}
+	return k
+}
+
+// OriginOf is the node that sends message m (from 0), drawing from r for
+// Origin random.
+func (p Params) OriginOf(m int, r *rand.Rand) int {
+	switch {
+	case p.Origin == "random":
+		return r.IntN(p.N)
+	case p.origins() > 0:
+		k := p.origins()
+		return m % k * p.N / k
+	}
+	return 0
 }

@@ -157,9 +157,7 @@ func runProcessInto(res *Result, p Params, seed uint64, cfg ProcessConfig) error
 	origins := rand.New(rand.NewPCG(seed, 1))
 	from := make([]int, p.Msgs)
 	for m := range from {
-		if p.Origin == "random" {
-			from[m] = origins.IntN(p.N)
-		}
+		from[m] = p.OriginOf(m, origins)
 	}
 	t0 := time.Now()
 	for m, text := range texts {

@@ -35,8 +35,16 @@ func TestRTTFollowsTheRoundTripWithinBounds(t *testing.T) {
 	for range 10 {
 		r.timedOut()
 	}
-	if got := r.timeout(lo, hi); got != hi {
-		t.Fatalf("after many timeouts: %v, want the ceiling", got)
+	if got, base := r.timeout(lo, hi), (&rtt{srtt: r.srtt, rttvar: r.rttvar, measured: true}).timeout(lo, hi); got != min(4*base, hi) {
+		t.Fatalf("after many timeouts: %v, want four times %v at most, under %v", got, base, hi)
+	}
+	var slow rtt
+	slow.sample(400 * time.Millisecond)
+	for range 10 {
+		slow.timedOut()
+	}
+	if got := slow.timeout(lo, hi); got != hi {
+		t.Fatalf("400 ms round trips after many timeouts: %v, want the ceiling", got)
 	}
 	r.sample(100 * time.Millisecond)
 	if got := r.timeout(lo, hi); got > 200*time.Millisecond {
@@ -51,7 +59,7 @@ func TestRepairIsResentUntilAcked(t *testing.T) {
 	n := NewMemNetwork(1)
 	a := newFakePeer(t, n, peerA)
 	clock := newFakeClock()
-	g, rec := startGossiper(t, n, us, Config{Name: "G", Clock: clock, Rand: tails()})
+	g, rec := startGossiper(t, n, us, Config{Name: "G", Clock: clock, Rand: tails(), MinAckTimeout: 50 * time.Millisecond})
 	if err := g.Say("one"); err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +221,7 @@ func TestAStatusDelayedBehindTheAckSendsNothingAgain(t *testing.T) {
 	}
 	a.expectNothing(100 * time.Millisecond)
 	// Past the wait (the round trip measured 0 on the fake clock: the
-	// 50 ms floor), the peer is asked for its status, and a status that
+	// 20 ms floor), the peer is asked for its status, and a status that
 	// shows it lacking then means it lost the rumor.
 	clock.Advance(60 * time.Millisecond)
 	wantStatus(t, a.expect("status"), "G", 2)
@@ -251,7 +259,7 @@ func TestAPeerLackingRumorsOnTheirWayIsRecheckedAfterTheWait(t *testing.T) {
 				rec.WaitLine(t, "IN SYNC WITH "+peerA, 5*time.Second)
 			}
 			// The round trip measured 0 on the fake clock: the wait is
-			// the 50 ms floor, far from the anti-entropy's second.
+			// the 20 ms floor, far from the anti-entropy's second.
 			clock.Advance(60 * time.Millisecond)
 			if caughtUp {
 				a.expectNothing(100 * time.Millisecond)

@@ -234,6 +234,8 @@ func TestAntiEntropySendsStatusEveryPeriod(t *testing.T) {
 	a := newFakePeer(t, n, peerA)
 	clock := newFakeClock()
 	startGossiper(t, n, us, Config{Name: "G", Peers: []netip.AddrPort{addr(peerA)}, AntiEntropy: time.Second, Clock: clock, Rand: heads()})
+	// At start, every peer we were given learns us at once.
+	wantStatus(t, a.expect("status"))
 	a.expectNothing(20 * time.Millisecond)
 	for i := 0; i < 3; i++ {
 		clock.waitTimers(t, 1)

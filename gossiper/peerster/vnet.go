@@ -88,6 +88,9 @@ func (v *VirtualNet) Add(cfg Config) (int, error) {
 	v.nodes = append(v.nodes, n)
 	v.byAddr[n.addr] = i
 	g.begin()
+	// What begin posted runs once the network starts, when every node
+	// added before it runs exists.
+	v.schedule(0, func() { n.run(func() {}) })
 	return i, nil
 }
 

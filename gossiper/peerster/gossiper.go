@@ -219,14 +219,14 @@ func (g *Gossiper) step(f func()) {
 	f()
 	// Work already waiting joins this step, so that what it all sends
 	// goes out in one batch and its lines in one write.
+drain:
 	for range maxStepWork - 1 {
 		select {
 		case f := <-g.in:
 			f()
-			continue
 		default:
+			break drain
 		}
-		break
 	}
 	g.maintainPeers()
 	g.gauge()

@@ -240,7 +240,7 @@ func (g *Gossiper) handleStatus(from netip.AddrPort, s *messages.StatusPacket) {
 // then that it has them: its answer shows what was lost. A rumor that
 // arrives past a gap (a run the network reordered) is dropped, and nothing
 // else may come from the peer to show it; waiting for anti-entropy left a
-// node of the 50-node burst a second behind the others.
+// node of the 50-node burst most of a second behind the others.
 func (g *Gossiper) recheckLater(peer netip.AddrPort, st *peerState, wait time.Duration) {
 	if st == nil || st.recheck != nil {
 		return
@@ -367,11 +367,11 @@ func (g *Gossiper) repairAll(to netip.AddrPort, lacking []vclock.Message) {
 // peer that lacks msg: one, unless the peer lacks more than farBehind (its
 // socket overflowed under a stream of client messages, or it restarted).
 // Then it works as TCP's window: a run that arrived whole doubles the next,
-// up to maxRun, and one that arrived in part halves it. Sent
-// one per round trip instead, the 10,000 messages a node dropped while
-// 20,000 a second came in took 20 s to repair. Only far behind: in a
-// burst, neighbours bring a peer the same messages, and runs sent to every
-// peer a few behind multiplied the copies fifty times.
+// up to maxRun, and one that arrived in part halves it. Sent one per round
+// trip instead, the 10,000 messages a node dropped while 20,000 a second
+// came in took 20 s to repair. Only far behind: in a burst, neighbours
+// bring a peer the same messages, and runs sent to every peer a few behind
+// multiplied the copies fifty times.
 func (g *Gossiper) runFor(st *peerState, msg vclock.Message) int {
 	ahead := int64(g.store.next(msg.Origin)) - int64(msg.ID)
 	if st == nil || ahead <= farBehind {
@@ -381,7 +381,7 @@ func (g *Gossiper) runFor(st *peerState, msg vclock.Message) int {
 	switch {
 	case b.origin != msg.Origin || b.run == 0:
 		b.origin, b.run = msg.Origin, repairWindow
-	case msg.ID >= b.next+uint32(b.run):
+	case int64(msg.ID) >= int64(b.next)+int64(b.run):
 		b.run = min(2*b.run, maxRun)
 	default:
 		b.run = max(b.run/2, repairWindow)

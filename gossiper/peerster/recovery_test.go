@@ -213,12 +213,7 @@ func TestAStatusDelayedBehindTheAckSendsNothingAgain(t *testing.T) {
 	}
 	a.send(g.Addr(), status("G", 2))
 	a.send(g.Addr(), status()) // sent before the rumor arrived
-	for deadline := time.Now().Add(5 * time.Second); rec.Count(gossipertest.Equal("STATUS from "+peerA+" ")) < 2; {
-		if time.Now().After(deadline) {
-			t.Fatal("the delayed status was not handled")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitCount(t, rec, "STATUS from "+peerA, 3)
 	a.expectNothing(100 * time.Millisecond)
 	// Past the wait (the round trip measured 0 on the fake clock: the
 	// 20 ms floor), the peer is asked for its status, and a status that
@@ -288,12 +283,7 @@ func TestAPeerFarBehindIsSentRunsThatFollowWhatArrived(t *testing.T) {
 		t.Helper()
 		a.send(g.Addr(), status(pairs...))
 		sent++
-		for deadline := time.Now().Add(5 * time.Second); rec.Count(gossipertest.Prefix("STATUS from "+peerA)) < sent; {
-			if time.Now().After(deadline) {
-				t.Fatal("status not handled")
-			}
-			time.Sleep(time.Millisecond)
-		}
+		waitCount(t, rec, "STATUS from "+peerA, sent)
 	}
 	texts := make([]string, 600)
 	for i := range texts {

@@ -129,6 +129,23 @@ func axisLabel(axis string) string {
 }
 
 // over maps a point's runs to a band of one figure: median and min–max.
+// timeToSeries is, for each group and each fraction q, the time until q of
+// the (node, message) pairs were held against the axis.
+func timeToSeries(keys []string, groups map[string][]*point, axis string, fractions []float64) []report.Series {
+	var out []report.Series
+	for gi, k := range keys {
+		for qi, q := range fractions {
+			s := report.Series{Label: fmt.Sprintf("%s: %g%%", k, q*100), Style: report.LinePoints, Color: qi, Dashed: gi%2 == 1}
+			for _, pt := range groups[k] {
+				s.X = append(s.X, xValue(pt.Params, axis))
+				s.Y = append(s.Y, over(pt, func(r exp.Result) float64 { return r.TimeTo(q) }))
+			}
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 func over(pt *point, f func(exp.Result) float64) stats.Band {
 	var v []float64
 	for _, r := range ok(pt) {
@@ -177,16 +194,7 @@ func figure(e experiment, pts []*point, machine, impl string) (report.Figure, er
 			case "scaling":
 				ch := report.Chart{Title: title("Time until a fraction of (node, message) pairs is held"), Subtitle: sub,
 					XLabel: axisLabel(axis), YLabel: "time (s), log scale", LogX: logX, LogY: true, Headroom: 1.6}
-				for gi, k := range keys {
-					for qi, q := range quantiles {
-						s := report.Series{Label: fmt.Sprintf("%s: %g%%", k, q*100), Style: report.LinePoints, Color: qi, Dashed: gi%2 == 1}
-						for _, pt := range groups[k] {
-							s.X = append(s.X, xValue(pt.Params, axis))
-							s.Y = append(s.Y, over(pt, func(r exp.Result) float64 { return r.TimeTo(q) }))
-						}
-						ch.Series = append(ch.Series, s)
-					}
-				}
+				ch.Series = timeToSeries(keys, groups, axis, quantiles)
 				charts = append(charts, ch)
 			case "traffic":
 				dg := report.Chart{Title: title("Datagrams sent per node per message, until every node held it"), Subtitle: sub,
@@ -219,16 +227,7 @@ func figure(e experiment, pts []*point, machine, impl string) (report.Figure, er
 			case "loss":
 				ch := report.Chart{Title: title("Time until 90% and 100% of (node, message) pairs are held, against loss"), Subtitle: sub,
 					XLabel: axisLabel(axis), YLabel: "time (s)", Headroom: 1.5}
-				for gi, k := range keys {
-					for qi, q := range []float64{0.9, 1} {
-						s := report.Series{Label: fmt.Sprintf("%s: %g%%", k, q*100), Style: report.LinePoints, Color: qi, Dashed: gi%2 == 1}
-						for _, pt := range groups[k] {
-							s.X = append(s.X, xValue(pt.Params, axis))
-							s.Y = append(s.Y, over(pt, func(r exp.Result) float64 { return r.TimeTo(q) }))
-						}
-						ch.Series = append(ch.Series, s)
-					}
-				}
+				ch.Series = timeToSeries(keys, groups, axis, []float64{0.9, 1})
 				charts = append(charts, ch)
 			}
 		}
